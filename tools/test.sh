@@ -18,7 +18,10 @@ echo "== README.md must match nbs/index.ipynb"
 python tools/make_readme.py --check
 
 echo "== nbdev-test (notebooks' inline tests; 'slow' and 'notest' cells skipped)"
-OMP_NUM_THREADS=1 nbdev-test --n_workers 2 --timing
+OMP_NUM_THREADS=1 nbdev-test --n-workers 2 --timing
+
+echo "== docs site: python tools/build_docs.py (docs/, checked in Chromium by tests/test_docs_site.py)"
+python tools/build_docs.py
 
 echo "== pytest"
 OMP_NUM_THREADS=1 python -m pytest tests -q -rs

@@ -1,0 +1,552 @@
+#!/usr/bin/env python
+"""Build the docs site into docs/ from the notebooks, without Quarto.
+
+    python tools/build_docs.py            # HTML into docs/ (open docs/index.html, or serve docs/)
+    python tools/build_docs.py --strict   # also fail on warnings (a module that cannot be imported, ...)
+
+Pipeline:
+1. nbdev's own processing, `nbdev.serve.proc_nbs` (what `nbdev-docs` feeds Quarto): hidden and
+   exported cells removed, `show_doc` cells added and run, the `# Title` / `> summary` cell turned
+   into front matter. Output in _proc/.
+2. A small converter for what Quarto would read from those notebooks: the front matter becomes the
+   page title and lead paragraph, cell options become myst-nb tags (`echo: false` -> remove-input,
+   `output: false` -> remove-output, `include: false` -> cell dropped, `code-fold` -> hide-input),
+   Quarto callouts become MyST admonitions, links between notebooks point at the built pages.
+3. Sphinx with myst-nb (execution off: every output is the one committed in the notebook) and the
+   furo theme, configured in tools/docs_conf/. Pages keep Quarto's names (00_sim.ipynb -> sim.html).
+   The navigation is nbdev's sidebar (the one Quarto would show); an API reference page is made with
+   nbdev's `show_doc` from the installed package. MathJax is served from the site (npm's
+   mathjax@3, fetched by tools/setup.sh), so the pages load nothing from the network; the build
+   fails if any page would.
+
+Every notebook nbdev sees (nbs/**.ipynb, `_`-prefixed ones skipped) becomes a page; a notebook that
+nbdev cannot process is still rendered (without its show_doc output) with a warning on the page.
+Notebooks are never executed.
+"""
+import argparse, contextlib, datetime, html.parser, importlib, inspect, io, json, os, re, shutil
+import subprocess, sys, time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CONF_DIR = HERE/'docs_conf'
+MATHJAX_VERSION = '3.2.2'
+# The MathJax 3 components the site loads (see conf.py). Only these are copied: the combined
+# bundles and the speech-rule engine carry CDN addresses, these do not.
+MATHJAX_PARTS = ['startup.js', 'core.js', 'input/tex-full.js', 'output/chtml.js', 'output/chtml/fonts/tex.js',
+                 'output/chtml/fonts/woff-v2']
+
+# The public API of the spec (reinforcement-learning.md), module by module, in reading order.
+SPEC_API = {
+    'simscaleai.sim': ['make_env'],
+    'simscaleai.rl.rewards.rewards': ['RewardFunction', 'DistanceReward', 'SuccessBonus', 'ActionPenalty',
+                                      'CompositeReward'],
+    'simscaleai.rl.agents.ppo': ['PPOConfig', 'ActorCritic', 'RolloutBuffer', 'PPOAgent'],
+    'simscaleai.rl.evaluator': ['EvalConfig', 'evaluate_policy'],
+}
+
+# Resource loads from another host (these would make the site depend on the network).
+CDN_RE = re.compile(r'(?:https?:)?//(?:[\w-]+\.)*(?:jsdelivr\.net|unpkg\.com|cdnjs\.cloudflare\.com|'
+                    r'googleapis\.com|gstatic\.com|jquery\.com|bootstrapcdn\.com|mathjax\.org|'
+                    r'cloudflare\.com|rawgit(?:hub)?\.com|polyfill\.io|plot\.ly|cdn\.[\w.-]+)', re.I)
+EXTERNAL_RE = re.compile(r'^\s*(?:https?:)?//', re.I)
+
+WARNINGS = []
+
+def warn(msg):
+    "Print a build warning (collected for --strict and for the summary)."
+    WARNINGS.append(msg)
+    print(f'WARNING: {msg}', file=sys.stderr, flush=True)
+
+def log(msg): print(f'[build_docs] {msg}', flush=True)
+
+# ---------------------------------------------------------------- notebooks and navigation
+
+def find_notebooks(cfg):
+    "Every notebook nbdev renders: nbs/**.ipynb without `_`/`.`-prefixed files or folders."
+    from nbdev.doclinks import nbglob
+    return sorted(Path(p).resolve() for p in nbglob(cfg.nbs_path))
+
+def sidebar(cfg):
+    "The sidebar Quarto would show: nbs/sidebar.yml when custom, else what `nbdev_sidebar` generates."
+    import yaml
+    custom = cfg.nbs_path/'sidebar.yml'
+    if cfg.get('custom_sidebar', False) and str(cfg.custom_sidebar).lower() not in ('false', '0') and custom.exists():
+        text = custom.read_text()
+    else:
+        from nbdev.quarto import nbdev_sidebar
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf): nbdev_sidebar(path=str(cfg.nbs_path), printit=True, force=True)
+        text = buf.getvalue()
+    data = yaml.safe_load(text) or {}
+    return ((data.get('website') or {}).get('sidebar') or {}).get('contents') or []
+
+def process_notebooks(cfg, notebooks, n_workers, fallback_dir):
+    """Run nbdev's docs processing into _proc/. A notebook it cannot process is processed again without
+    running code, into `fallback_dir` (never into nbdev's cache). Returns (cache, {rel: (path, error)})."""
+    from nbdev.serve import proc_nbs
+    try:
+        return proc_nbs(str(cfg.nbs_path), n_workers=n_workers), {}
+    except Exception as e:
+        warn(f'nbdev processing failed ({type(e).__name__}); processing notebooks one at a time to find which')
+    cache, failed = cfg.config_path/'_proc', {}
+    for nb in notebooks:
+        try: proc_nbs(str(cfg.nbs_path), n_workers=0, file_re='^'+re.escape(nb.name)+'$')
+        except Exception as e:
+            rel = nb.relative_to(cfg.nbs_path)
+            lines = [l for l in str(e).splitlines() if l.strip()]
+            why = lines[0] + (f' ... {lines[-1]}' if len(lines) > 1 else '') if lines else type(e).__name__
+            warn(f'{rel}: nbdev cannot process it for the docs ({why}); rendered without its show_doc output')
+            process_without_showdoc(nb, fallback_dir/rel)
+            failed[rel] = (fallback_dir/rel, why)
+    return cache, failed
+
+def process_without_showdoc(src, dst):
+    "nbdev's processing minus the step that runs code (`exec_show_docs`)."
+    from fastcore.nbio import read_nb, write_nb
+    from nbdev.processors import FilterDefaults, exec_show_docs
+    class NoExec(FilterDefaults):
+        def base_procs(self): return [p for p in super().base_procs() if p is not exec_show_docs]
+    os.environ['IN_TEST'] = '1'
+    try:
+        nb = read_nb(src)
+        NoExec()(nb)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        write_nb(nb, dst)
+    finally: os.environ.pop('IN_TEST', None)
+
+# ---------------------------------------------------------------- the Quarto -> myst-nb converter
+
+_DIRECTIVE = re.compile(r'^\s*#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
+_FENCE_OPEN = re.compile(r'^(\s*)(:{3,})\s*\{([^}]*)\}\s*$')
+_FENCE_CLOSE = re.compile(r'^(\s*)(:{3,})\s*$')
+_CALLOUTS = {'note': 'note', 'tip': 'tip', 'warning': 'warning', 'important': 'important', 'caution': 'caution'}
+_SOURCE_LINK = re.compile(r'\[([^\]]+)\]\((https?://[^)\s]+)\)\{target="_blank"[^}]*\}')
+_NB_LINK = re.compile(r'\]\(([^)\s#]+\.ipynb)(#[^)\s]*)?\)')
+_WARNING_CELL = '<!-- WARNING: THIS FILE WAS AUTOGENERATED! DO NOT EDIT! -->'
+
+def split_directives(source):
+    "Leading `#| key: value` lines of a code cell -> (options, remaining source)."
+    import yaml
+    lines, opts, i = source.splitlines(), {}, 0
+    while i < len(lines):
+        m = _DIRECTIVE.match(lines[i])
+        if not m:
+            if lines[i].strip(): break
+            i += 1; continue
+        key, val = m.group(1), m.group(2)
+        try: val = yaml.safe_load(val) if val else True
+        except Exception: pass
+        opts[key] = val
+        i += 1
+    return opts, '\n'.join(lines[i:]).strip('\n')
+
+def convert_fenced_divs(md):
+    "Quarto/pandoc fenced divs (`::: {.callout-note}`) -> MyST colon fences; other divs keep their content."
+    lines = md.split('\n')
+    if not any(_FENCE_OPEN.match(l) for l in lines): return md
+    stack, pairs = [], []            # pairs: (open_idx, close_idx, depth)
+    for i, l in enumerate(lines):
+        if _FENCE_OPEN.match(l): stack.append(i)
+        elif _FENCE_CLOSE.match(l) and stack: pairs.append((stack.pop(), i, len(stack)))
+    if not pairs: return md
+    maxd = max(d for _, _, d in pairs)
+    out = list(lines)
+    for o, c, d in pairs:
+        indent, _, attrs = _FENCE_OPEN.match(lines[o]).groups()
+        colons = ':'*(3 + maxd - d)  # MyST needs an outer fence longer than the ones inside it
+        classes = [a[1:] for a in attrs.split() if a.startswith('.')]
+        title = re.search(r'title="([^"]*)"', attrs)
+        kind = next((_CALLOUTS[c[8:]] for c in classes if c.startswith('callout-') and c[8:] in _CALLOUTS), None)
+        if kind:
+            out[o] = f'{indent}{colons}{{{kind}}}' if not title else f'{indent}{colons}{{admonition}} {title.group(1)}\n{indent}:class: {kind}'
+            out[c] = f'{indent}{colons}'
+        else: out[o] = out[c] = None         # a layout div: keep the content, drop the fences
+    return '\n'.join(l for l in out if l is not None)
+
+def convert_markdown(md, rel_dir, pages):
+    "Markdown of a cell or output: callouts, show_doc's source links, links to other notebooks."
+    md = _SOURCE_LINK.sub(lambda m: f'<a class="showdoc-source" href="{m.group(2)}" target="_blank" rel="noopener">{m.group(1)}</a>', md)
+    md = convert_fenced_divs(md)
+    def nb_link(m):
+        target, anchor = m.group(1), m.group(2) or ''
+        if EXTERNAL_RE.match(target) or target.startswith('/'): return m.group(0)
+        key = os.path.normpath(os.path.join(rel_dir, target)).replace(os.sep, '/')
+        if key not in pages: return m.group(0)
+        return '](' + os.path.relpath(pages[key] + '.ipynb', rel_dir or '.').replace(os.sep, '/') + anchor + ')'
+    return _NB_LINK.sub(nb_link, md)
+
+def title_cell(meta):
+    "The front matter nbdev made of `# Title` + `> summary`, as a page title and lead paragraph."
+    src = f"# {meta.get('title', '').strip()}\n"
+    if meta.get('description'): src += f"\n{{.lead}}\n{str(meta['description']).strip()}\n"
+    return src
+
+def convert_notebook(nb, rel, pages, note=None):
+    "A notebook processed by nbdev -> a notebook myst-nb renders as Quarto would."
+    import nbformat, yaml
+    rel_dir = '' if str(Path(rel).parent) == '.' else str(Path(rel).parent)
+    cells, has_title = [], False
+    for cell in nb.cells:
+        src = cell.get('source', '')
+        if isinstance(src, list): src = ''.join(src)
+        if cell.cell_type == 'raw' and src.lstrip().startswith('---') and not has_title:
+            meta = yaml.safe_load(src.strip().strip('-')) or {}
+            if meta.get('title'):
+                cells.append(nbformat.v4.new_markdown_cell(title_cell(meta))); has_title = True
+            continue
+        if cell.cell_type == 'markdown':
+            if src.strip() == _WARNING_CELL: continue
+            cell.source = convert_markdown(src, rel_dir, pages)
+            cell.pop('attachments', None) if not cell.get('attachments') else None
+            cells.append(cell)
+            continue
+        if cell.cell_type != 'code':
+            cells.append(cell); continue
+        opts, code = split_directives(src)
+        if str(opts.get('include', True)).lower() == 'false': continue
+        tags = list(cell.metadata.get('tags', []))
+        outputs = cell.get('outputs', [])
+        if str(opts.get('warning', True)).lower() == 'false':
+            outputs = [o for o in outputs if not (o.get('output_type') == 'stream' and o.get('name') == 'stderr')]
+        if str(opts.get('output', True)).lower() == 'false': outputs = []
+        for o in outputs:
+            data = o.get('data', {})
+            data.pop('application/vnd.jupyter.widget-view+json', None) if 'text/plain' in data else None
+            if 'text/markdown' in data:
+                md = data['text/markdown']
+                md = ''.join(md) if isinstance(md, list) else md
+                if md.lstrip().startswith('---\n'): md = md.lstrip()[4:]   # show_doc's rule: not allowed in an output
+                data['text/markdown'] = convert_markdown(md, rel_dir, pages)
+        cell.outputs = outputs
+        if not code.strip() and not outputs: continue
+        if str(opts.get('echo', True)).lower() == 'false' or not code.strip(): tags.append('remove-input')
+        elif 'code-fold' in opts and str(opts['code-fold']).lower() != 'false':
+            tags.append('hide-input')
+            if str(opts['code-fold']).lower() == 'show': tags.append('code-fold-show')
+            summary = str(opts.get('code-summary', 'Code'))
+            cell.metadata['mystnb'] = {'code_prompt_show': summary, 'code_prompt_hide': summary}
+        cell.source = code
+        if re.match(r'\s*show_doc\(', code): tags.append('showdoc')
+        if tags: cell.metadata['tags'] = list(dict.fromkeys(tags))
+        cells.append(cell)
+    if not has_title:
+        first = next((c for c in cells if c.cell_type == 'markdown'), None)
+        if first is None or not first.source.lstrip().startswith('# '):
+            name = re.sub(r'^\d+[a-z]?_', '', Path(rel).stem).replace('_', ' ').capitalize()
+            cells.insert(0, nbformat.v4.new_markdown_cell(f'# {name}\n'))
+    if note:
+        cells.insert(1, nbformat.v4.new_markdown_cell(f':::{{warning}}\n{note}\n:::\n'))
+    keep = {'code': {'cell_type', 'execution_count', 'id', 'metadata', 'outputs', 'source'},
+            'markdown': {'cell_type', 'id', 'metadata', 'source', 'attachments'},
+            'raw': {'cell_type', 'id', 'metadata', 'source', 'attachments'}}
+    for c in cells:                      # nbdev's processors leave private keys (has_sd, idx_, ...)
+        for k in [k for k in c if k not in keep.get(c.cell_type, c.keys())]: del c[k]
+        c.metadata.pop('execution', None)
+    nb.cells = cells
+    nb.metadata.pop('widgets', None)
+    nb.metadata.setdefault('language_info', {'name': 'python', 'pygments_lexer': 'ipython3'})
+    nb.metadata.setdefault('kernelspec', {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'})
+    return nb
+
+def page_name(proc_nb, rel):
+    "Docname of a notebook: Quarto's output file (front matter `output-file`), in the notebook's folder."
+    import nbformat, yaml
+    nb = nbformat.read(proc_nb, as_version=4)
+    out = None
+    for c in nb.cells[:2]:
+        if c.cell_type == 'raw' and c.source.lstrip().startswith('---'):
+            out = (yaml.safe_load(c.source.strip().strip('-')) or {}).get('output-file')
+    stem = Path(out).stem if out else re.sub(r'^\d+[a-z]?_', '', Path(rel).stem)
+    parent = Path(rel).parent
+    return str(parent/stem).replace(os.sep, '/') if str(parent) != '.' else stem
+
+# ---------------------------------------------------------------- API reference
+
+def _modidx():
+    try:
+        from simscaleai._modidx import d
+        return d.get('syms', {})
+    except Exception: return {}
+
+def exported_modules(cfg, notebooks, pages):
+    "{module: page} from each notebook's `#| default_exp` (a package's `x.__init__` counts as `x`)."
+    import nbformat
+    res = {}
+    for nb in notebooks:
+        rel = str(nb.relative_to(cfg.nbs_path)).replace(os.sep, '/')
+        for c in nbformat.read(nb, as_version=4).cells:
+            m = c.cell_type == 'code' and re.search(r'^\s*#\|\s*default_exp\s+(\S+)', c.source, re.M)
+            if m:
+                res[re.sub(r'\.__init__$', '', f'{cfg.lib_name}.{m.group(1)}')] = pages[rel]; break
+    return res
+
+def api_reference(cfg, pages_by_url, module_pages):
+    "Markdown of the API reference: nbdev's show_doc for every public symbol, from the installed package."
+    from nbdev.showdoc import show_doc
+    syms = _modidx()
+    others = (set(syms) | set(module_pages)) - set(SPEC_API)
+    modules = list(SPEC_API) + sorted(m for m in others if not m.endswith('._modidx'))
+    out = ['# API reference\n',
+           '{.lead}\nEvery public class and function, documented by nbdev\'s `show_doc` from the installed '
+           '`simscaleai` package. Each module\'s chapter has the derivations, examples and tests.\n']
+    n_docs = 0
+    for modname in modules:
+        out.append(f'## {modname}\n')
+        try: mod = importlib.import_module(modname)
+        except Exception as e:
+            warn(f'API reference: cannot import {modname} ({type(e).__name__}: {e}); its symbols are left out')
+            out.append(f':::{{warning}}\n`{modname}` could not be imported when this site was built, so its '
+                       f'symbols are missing here '
+                       f'(`{type(e).__name__}: {e}`).\n:::\n')
+            continue
+        entry = next(iter(syms.get(modname, {}).values()), None)
+        page = module_pages.get(modname) or (pages_by_url.get(entry[0].split('#')[0]) if entry else None)
+        if page: out.append(f'Chapter: {{doc}}`/{page}`\n')
+        names = list(SPEC_API.get(modname, []))
+        names += [n for n in getattr(mod, '__all__', []) if n not in names and not n.startswith('_')]
+        absent = [n for n in names if getattr(mod, n, None) is None]
+        if absent:
+            warn(f'API reference: {modname} has no {", ".join(absent)}')
+            out.append(f':::{{warning}}\nMissing from `{modname}` when this site was built: '
+                       + ', '.join(f'`{n}`' for n in absent) + '.\n:::\n')
+        consts = [n for n in names if getattr(mod, n, None) is not None and not callable(getattr(mod, n))]
+        for name in names:
+            obj = getattr(mod, name, None)
+            if obj is None or name in consts: continue
+            out.append(_show_doc_md(show_doc, obj, name, 3)); n_docs += 1
+            if inspect.isclass(obj):
+                for attr, val in vars(obj).items():
+                    if attr.startswith('_'): continue
+                    if isinstance(val, (staticmethod, classmethod)): val = val.__func__
+                    if not (inspect.isfunction(val) or isinstance(val, property)): continue
+                    out.append(_show_doc_md(show_doc, getattr(obj, attr) if not isinstance(val, property) else val,
+                                            f'{name}.{attr}', 4))
+        if consts:
+            out.append('### Constants\n')
+            out += [f'- `{n}`: {_describe(getattr(mod, n))}' for n in consts]
+            out.append('')
+            n_docs += len(consts)
+    return '\n'.join(out), n_docs
+
+def _describe(value):
+    "One line for a module constant: its type and a short repr."
+    shape = getattr(value, 'shape', None)
+    kind = type(value).__name__ + (f' of shape {tuple(shape)}' if shape is not None else '')
+    r = repr(value).replace('\n', ' ')
+    r = re.sub(r'\s+', ' ', r)
+    return f'{kind}, `{r[:117] + "..." if len(r) > 120 else r}`'
+
+def _show_doc_md(show_doc, obj, name, level):
+    try:
+        md = show_doc(obj, name=name, title_level=level)._repr_markdown_()
+    except Exception as e:
+        warn(f'API reference: show_doc({name}) failed ({type(e).__name__}: {e})')
+        return f'{"#"*level} {name}\n\n*(show_doc failed: `{type(e).__name__}`)*\n'
+    md = md.replace('\n---\n', '\n').lstrip('-\n ')      # one heading per symbol, no rules in between
+    return convert_markdown(md, '', {}) + '\n'
+
+# ---------------------------------------------------------------- MathJax, site checks
+
+def mathjax_dir():
+    "The unpacked npm mathjax@3 package that tools/setup.sh fetched."
+    env = os.environ.get('SIMSCALEAI_MATHJAX')
+    cache = Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'simscaleai'/f'mathjax-{MATHJAX_VERSION}'/'package'
+    d = Path(env) if env else cache
+    if not (d/'es5'/'startup.js').exists():
+        sys.exit(f'MathJax {MATHJAX_VERSION} not found at {d}: run `bash tools/setup.sh` (it unpacks npm\'s '
+                 f'mathjax@{MATHJAX_VERSION} there), or set SIMSCALEAI_MATHJAX to an unpacked mathjax@3 package.')
+    return d
+
+def copy_mathjax(dest):
+    src = mathjax_dir()/'es5'
+    for part in MATHJAX_PARTS:
+        s, d = src/part, dest/part
+        d.parent.mkdir(parents=True, exist_ok=True)
+        if s.is_dir(): shutil.copytree(s, d)
+        else: shutil.copy2(s, d)
+
+class _Loads(html.parser.HTMLParser):
+    "Collect the URLs a page makes the browser fetch."
+    LOAD = {'script': ['src'], 'img': ['src', 'srcset'], 'source': ['src', 'srcset'], 'video': ['src', 'poster'],
+            'audio': ['src'], 'iframe': ['src'], 'embed': ['src'], 'object': ['data'], 'track': ['src']}
+    def __init__(self):
+        super().__init__(); self.urls = []
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for k in self.LOAD.get(tag, []):
+            if a.get(k): self.urls.append(a[k])
+        if tag == 'link' and a.get('href') and (a.get('rel') or '').lower() not in ('canonical', 'alternate', 'author', 'license', 'help', 'next', 'prev', 'index', 'search', 'bookmark'):
+            self.urls.append(a['href'])
+
+def check_offline(out):
+    "Fail when any page or asset would load something from another host."
+    problems = []
+    for f in sorted(out.rglob('*')):
+        if not f.is_file() or f.suffix not in ('.html', '.js', '.css', '.json'): continue
+        text = f.read_text(errors='replace')
+        if f.suffix == '.html':
+            p = _Loads(); p.feed(text)
+            problems += [f'{f.relative_to(out)}: loads {u[:100]}' for u in p.urls if EXTERNAL_RE.match(u)]
+        if f.suffix == '.css':
+            problems += [f'{f.relative_to(out)}: loads {u[:100]}' for u in re.findall(r'url\(\s*[\'"]?((?:https?:)?//[^)\'"]+)', text)]
+        problems += [f'{f.relative_to(out)}: CDN address {m.group(0)[:100]}' for m in CDN_RE.finditer(text)]
+    return problems
+
+def localize_doc_links(out, base_url):
+    "Links nbdev made to the published site (doc_host + doc_baseurl) -> the same page in this build."
+    if not base_url: return
+    base = base_url.rstrip('/') + '/'
+    for f in out.rglob('*.html'):
+        text = f.read_text()
+        if base not in text: continue
+        prefix = '../' * (len(f.relative_to(out).parts) - 1)
+        f.write_text(text.replace(f'href="{base}', f'href="{prefix}'))
+
+# ---------------------------------------------------------------- main
+
+def build(root, out=None, strict=False, n_workers=2):
+    t0 = time.time()
+    root = Path(root).resolve()
+    os.chdir(root)
+    sys.path.insert(0, str(root))
+    os.environ.setdefault('MUJOCO_GL', 'egl')
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    from nbdev.config import get_config
+    from nbdev.quarto import refresh_quarto_yml
+    cfg = get_config(str(root))
+    out = Path(out).resolve() if out else Path(cfg.doc_path).resolve()
+    work = root/'build'/'docs'
+    src, doctrees = work/'src', work/'doctrees'
+
+    refresh_quarto_yml()       # nbs/nbdev.yml and nbs/_quarto.yml, exactly as nbdev-docs would (for Quarto)
+    notebooks = find_notebooks(cfg)
+    if not notebooks: sys.exit(f'no notebooks found in {cfg.nbs_path}')
+    log(f'{len(notebooks)} notebooks: ' + ', '.join(str(n.relative_to(cfg.nbs_path)) for n in notebooks))
+
+    shutil.rmtree(work, ignore_errors=True)
+    cache, failed = process_notebooks(cfg, notebooks, n_workers, work/'fallback')
+    log(f'nbdev processing done ({time.time()-t0:.0f}s)')
+
+    # page names (Quarto's), then convert
+    rels = [str(n.relative_to(cfg.nbs_path)).replace(os.sep, '/') for n in notebooks]
+    pages, taken = {}, set()
+    procs = {rel: failed[Path(rel)][0] if Path(rel) in failed else cache/rel for rel in rels}
+    for rel in rels:
+        proc = procs[rel]
+        if not proc.exists(): sys.exit(f'{rel}: nbdev produced no processed notebook at {proc}')
+        name = page_name(proc, rel)
+        if name in taken or name in ('api', 'genindex', 'search'):
+            name = str(Path(rel).with_suffix('')).replace(os.sep, '/')
+        pages[rel] = name; taken.add(name)
+
+    src.mkdir(parents=True)
+    shutil.copytree(CONF_DIR, src, dirs_exist_ok=True)
+    import nbformat
+    for rel, name in pages.items():
+        nb = nbformat.read(procs[rel], as_version=4)
+        note = None
+        if Path(rel) in failed:
+            note = ('This page was built without its API documentation: nbdev could not process the notebook '
+                    f'for the docs:\n\n```text\n{failed[Path(rel)][1][:600]}\n```')
+        nb = convert_notebook(nb, rel, pages, note)
+        dest = src/(name + '.ipynb')
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, dest)
+    # images and other files the notebooks refer to (nbdev copied them into _proc as well)
+    for f in cfg.nbs_path.rglob('*'):
+        rel = f.relative_to(cfg.nbs_path)
+        if (f.is_file() and not any(p.startswith(('.', '_')) for p in rel.parts)
+                and f.suffix.lower() in ('.png', '.jpg', '.jpeg', '.gif', '.svg', '.webp', '.mp4', '.webm', '.pdf')):
+            (src/rel).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(f, src/rel)
+
+    pages_by_url = {name + '.html': name for name in pages.values()}
+    api_md, n_docs = api_reference(cfg, pages_by_url, exported_modules(cfg, notebooks, pages))
+    (src/'api.md').write_text(api_md)
+    log(f'API reference: {n_docs} public symbols')
+
+    # navigation: nbdev's sidebar as toctrees on the index page
+    index_rel = next((r for r in rels if pages[r] == 'index'), None)
+    toctrees, listed = [], set()
+    def entries(items, caption):
+        docs, subs = [], []
+        for it in items:
+            if isinstance(it, str):
+                key = it.replace(os.sep, '/')
+                if key in pages:
+                    if pages[key] != 'index': docs.append(pages[key])
+                    listed.add(key)
+                else: warn(f'sidebar entry {it} is not a notebook; only notebooks are rendered')
+            elif isinstance(it, dict) and 'section' in it:
+                name = str(it['section']).replace('_', ' ').replace('-', ' ').title()
+                sect = list(it.get('contents') or [])
+                if it.get('href'): sect.insert(0, it['href'])
+                subs.append((sect, f'{caption} / {name}' if caption else name))
+            elif isinstance(it, dict) and it.get('href') in pages:
+                docs.append(pages[it['href']]); listed.add(it['href'])
+            else: warn(f'sidebar entry {it!r} not understood; skipped')
+        if docs: toctrees.append((caption, docs))
+        for sect, cap in subs: entries(sect, cap)
+    entries(sidebar(cfg), '')
+    missing = [r for r in rels if r not in listed and pages[r] != 'index']
+    if missing:
+        warn(f'not in the sidebar, added under "More": {", ".join(missing)}')
+        toctrees.append(('More', [pages[r] for r in missing]))
+    toctrees.append(('Reference', ['api']))
+    toc_md = '\n'.join(f'```{{toctree}}\n:hidden:\n:titlesonly:\n' + (f':caption: {cap}\n' if cap else '')
+                       + '\n' + '\n'.join(docs) + '\n```\n' for cap, docs in toctrees)
+    index = src/'index.ipynb'
+    if index.exists():
+        nb = nbformat.read(index, as_version=4)
+        nb.cells.append(nbformat.v4.new_markdown_cell(toc_md))
+        nbformat.write(nb, index)
+    else:
+        warn('no nbs/index.ipynb: a minimal home page is generated')
+        (src/'index.md').write_text(f'# {cfg.title}\n\n{cfg.get("description", "")}\n\n{toc_md}')
+
+    copy_mathjax(src/'_static'/'mathjax')
+    version = getattr(importlib.import_module(cfg.lib_name), '__version__', '') if cfg.lib_name else ''
+    author = cfg.get('author', '') or cfg.get('copyright', '') or cfg.title
+    (src/'_site.json').write_text(json.dumps(dict(
+        title=cfg.title, description=cfg.get('description', ''), version=str(version), author=author,
+        copyright=f'{datetime.date.today().year}, {author}', repo_url=cfg.get('git_url', ''),
+        branch=cfg.get('branch', 'main'),
+        sources={name: f'{cfg.nbs_path.relative_to(root).as_posix()}/{rel}' for rel, name in pages.items()})))
+
+    # Sphinx
+    html_dir = work/'html'       # built inside work/ (myst-nb puts jupyter_execute/ beside it), then moved
+    warn_file = work/'sphinx-warnings.txt'
+    cmd = [sys.executable, '-m', 'sphinx', '-b', 'html', '-q', '-j', str(max(1, n_workers)), '--keep-going',
+           '-d', str(doctrees), '-w', str(warn_file), str(src), str(html_dir)]
+    log('sphinx: ' + ' '.join(cmd[2:]))
+    r = subprocess.run(cmd)
+    if r.returncode: sys.exit(f'sphinx-build failed (exit {r.returncode})')
+    sphinx_warnings = [l for l in warn_file.read_text().splitlines() if 'WARNING' in l or 'ERROR' in l] if warn_file.exists() else []
+    for l in sphinx_warnings: WARNINGS.append(l)
+    if out.exists(): shutil.rmtree(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(html_dir), str(out))
+
+    localize_doc_links(out, (cfg.get('doc_host', '') or '') + (cfg.get('doc_baseurl', '') or ''))
+    (out/'.nojekyll').touch()
+
+    # every notebook has its page; nothing loads from the network
+    lost = [f'{rel} -> {name}.html' for rel, name in pages.items() if not (out/(name + '.html')).exists()]
+    if lost: sys.exit('notebooks without a page: ' + ', '.join(lost))
+    problems = check_offline(out)
+    if problems: sys.exit('the site would load from the network:\n  ' + '\n  '.join(problems[:30]))
+    (out/'_pages.json').write_text(json.dumps({'notebooks': {r: n + '.html' for r, n in pages.items()},
+                                               'api': 'api.html', 'failed': {str(k): v[1] for k, v in failed.items()}},
+                                              indent=1))
+    log(f'{len(pages)} notebook pages + API reference ({n_docs} symbols) in {out} '
+        f'({time.time()-t0:.0f}s, {len(WARNINGS)} warnings)')
+    if strict and WARNINGS: sys.exit(f'--strict: {len(WARNINGS)} warnings')
+    return out
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--strict', action='store_true', help='fail on any warning')
+    ap.add_argument('--out', help='output folder (default: doc_path from pyproject.toml, i.e. docs/)')
+    ap.add_argument('--root', default=str(HERE.parent), help='project root (default: this repository)')
+    ap.add_argument('--workers', type=int, default=2, help='processes for nbdev processing and Sphinx')
+    a = ap.parse_args()
+    build(a.root, a.out, a.strict, a.workers)
