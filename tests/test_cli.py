@@ -1,0 +1,77 @@
+"""The `simscale` console script as a user runs it: a subprocess, its exit status, stdout and stderr."""
+import json, os, subprocess, sys
+from pathlib import Path
+
+import pytest
+
+def simscale(*args, cwd=None):
+    "Run the installed console script; returns the CompletedProcess."
+    env = {**os.environ, "MUJOCO_GL": "egl", "OMP_NUM_THREADS": "1"}
+    return subprocess.run(["simscale", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=900)
+
+def test_list_envs_prints_registry():
+    r = simscale("list-envs")
+    assert r.returncode == 0 and r.stdout.split() == ["reach"]
+
+@pytest.mark.parametrize("sub,flags", [
+    (None, ["train", "eval", "list-envs"]),
+    ("train", ["--total-timesteps", "--seed", "--n-envs", "--out", "--device", "--resume", "--overwrite", "--eval-episodes", "--no-video"]),
+    ("eval", ["--env", "--episodes", "--seed", "--videos", "--stochastic", "--json"]),
+])
+def test_help_describes_every_flag(sub, flags):
+    r = simscale(*([sub] if sub else []), "--help")
+    assert r.returncode == 0
+    for f in flags: assert f in r.stdout, f
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "raech"], "unknown environment 'raech'; available: reach"),
+    (["train", "reach", "--total-timesteps", "0"], "--total-timesteps must be >= 1"),
+    (["eval", "missing.pt"], "does not exist"),
+    (["eval", "garbage.pt"], "cannot read checkpoint"),
+    (["eval", "garbage.pt", "--env", "nope"], "unknown environment 'nope'"),
+])
+def test_user_errors_are_one_line_without_traceback(tmp_path, args, message):
+    (tmp_path/"garbage.pt").write_bytes(b"\x00not a checkpoint")
+    r = simscale(*args, "--no-progress", cwd=tmp_path)
+    assert r.returncode == 2, r
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [r.stderr.strip()] and message in r.stderr, r.stderr
+
+def test_existing_out_dir_is_refused_and_left_untouched(tmp_path):
+    out = tmp_path/"run"; out.mkdir(); (out/"result.txt").write_text("keep me")
+    r = simscale("train", "reach", "--out", out, "--no-progress", "--total-timesteps", "2048")
+    assert r.returncode == 2 and "already exists" in r.stderr and "--overwrite" in r.stderr
+    assert (out/"result.txt").read_text() == "keep me" and sorted(os.listdir(tmp_path)) == ["run"]
+
+def test_train_eval_resume_end_to_end(tmp_path):
+    run = tmp_path/"run"
+    r = simscale("train", "reach", "--total-timesteps", "4096", "--n-envs", "2", "--seed", "3", "--out", run,
+                 "--eval-episodes", "3", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt", "curves.png", "eval.json", "eval_video.mp4", "history.json", "run.json"]
+    assert "Success rate:" in r.stdout and str(run) in r.stdout
+    meta = json.loads((run/"run.json").read_text())
+    assert (meta["env"], meta["seed"], meta["total_timesteps"]) == ("reach", 3, 4096)
+    metrics = json.loads((run/"eval.json").read_text())
+    assert len(metrics["episode_rewards"]) == 3 and len(metrics["episode_successes"]) == 3
+    assert (run/"eval_video.mp4").stat().st_size > 1000 and (run/"curves.png").read_bytes()[:4] == b"\x89PNG"
+
+    # eval: same checkpoint, same seeded episodes -> the metrics train wrote
+    r = simscale("eval", run/"checkpoint.pt", "--episodes", "3", "--json", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["mean_reward"] == pytest.approx(metrics["mean_reward"]) and res["success_rate"] == metrics["success_rate"]
+
+    # eval with videos: one file per episode
+    r = simscale("eval", run/"checkpoint.pt", "--episodes", "2", "--videos", tmp_path/"vids", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert len(list((tmp_path/"vids").glob("*.mp4"))) == 2 and "Mean reward:" in r.stdout
+
+    # resume: the counters continue, the hyper-parameters come from the checkpoint
+    r = simscale("train", "reach", "--resume", run/"checkpoint.pt", "--total-timesteps", "2048", "--out", tmp_path/"run2",
+                 "--eval-episodes", "1", "--no-video", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    meta2 = json.loads((tmp_path/"run2"/"run.json").read_text())
+    assert meta2["total_timesteps"] == 4096 + 2048 and meta2["config"]["n_envs"] == 2 and meta2["resumed_from"].endswith("checkpoint.pt")
+    assert not (tmp_path/"run2"/"eval_video.mp4").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "a temporary run directory was left behind"
