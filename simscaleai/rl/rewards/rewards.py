@@ -41,6 +41,7 @@ def _check_key(key, arg:str, who:str) -> str:
 
 def _as_reward(x):
     "A 0-d result becomes a Python float (scalar path); anything else stays an array (batched path)."
+    if type(x) is float: return x
     x = np.asarray(x, dtype=np.float64)
     return float(x) if x.ndim == 0 else x
 
@@ -50,6 +51,7 @@ def _distance(obs, key_a:str, key_b:str, who:str):
     if a.shape != b.shape or a.ndim == 0:
         raise ValueError(f"{who}: obs[{key_a!r}] and obs[{key_b!r}] must be vectors of the same shape, "
                          f"got {a.shape} and {b.shape}")
+    if a.ndim == 1: return math.dist(a.tolist(), b.tolist())   # one observation: a float, 10x faster than numpy
     return np.linalg.norm(a - b, axis=-1)
 
 # %% ../../../nbs/01_rewards.ipynb #ab7ca55e
@@ -111,6 +113,7 @@ class SuccessBonus(RewardFunction):
     def compute(self, obs, action, info):
         "`bonus` if distance < threshold else 0: a float, or shape (B,) for a batch."
         d = _distance(obs, self.key_a, self.key_b, "SuccessBonus")
+        if type(d) is float: return self.bonus if d < self.threshold else 0.0
         return _as_reward(np.where(d < self.threshold, self.bonus, 0.0))
 
     def __repr__(self):
@@ -163,12 +166,16 @@ class CompositeReward(RewardFunction):
     @property
     def term_names(self) -> list:
         "The unique name each term is logged under, in order."
-        return _unique_names([fn.name for fn, _ in self.terms])
+        names = tuple(fn.name for fn, _ in self.terms)
+        if self.__dict__.get("_names_for") != names:   # recomputed only when a term is renamed
+            self._names_for, self._unique = names, _unique_names(names)
+        return self._unique
 
     def compute_terms(self, obs, action, info) -> dict:
         "Each term's weighted value $w_i r_i$ under its unique name."
         return {name: _as_reward(w * fn.compute(obs, action, info))
                 for name, (fn, w) in zip(self.term_names, self.terms)}
+
 
     def compute(self, obs, action, info):
         "$\\sum_i w_i r_i$: the sum of `compute_terms`."
