@@ -29,3 +29,6 @@ if [ ! -f "$MATHJAX_DIR/package/es5/startup.js" ]; then
   mkdir -p "$MATHJAX_DIR"
   (cd "$MATHJAX_DIR" && npm pack --silent mathjax@3.2.2 >/dev/null && tar xzf mathjax-3.2.2.tgz && rm mathjax-3.2.2.tgz)
 fi
+
+# pyenv exposes new console scripts (simscale, nbdev-*) through shims made by a rehash.
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
