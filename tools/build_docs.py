@@ -171,6 +171,8 @@ def convert_markdown(md, rel_dir, pages):
         target, anchor = m.group(1), m.group(2) or ''
         if EXTERNAL_RE.match(target) or target.startswith('/'): return m.group(0)
         key = os.path.normpath(os.path.join(rel_dir, target)).replace(os.sep, '/')
+        if key not in pages and target.startswith('nbs/'):   # index.ipynb is also README.md: its links start at the repo root
+            key = os.path.normpath(target[len('nbs/'):]).replace(os.sep, '/')
         if key not in pages: return m.group(0)
         return '](' + os.path.relpath(pages[key] + '.ipynb', rel_dir or '.').replace(os.sep, '/') + anchor + ')'
     return _NB_LINK.sub(nb_link, md)

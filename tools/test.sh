@@ -21,7 +21,7 @@ echo "== nbdev-test (notebooks' inline tests; 'slow' and 'notest' cells skipped)
 OMP_NUM_THREADS=1 nbdev-test --n-workers 2 --timing
 
 echo "== docs site: python tools/build_docs.py (docs/, checked in Chromium by tests/test_docs_site.py)"
-python tools/build_docs.py
+python tools/build_docs.py --strict
 
 echo "== pytest"
 OMP_NUM_THREADS=1 python -m pytest tests -q -rs
