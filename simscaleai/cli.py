@@ -9,7 +9,7 @@ __all__ = ['EVAL_SEED', 'DEFAULT_TIMESTEPS', 'SPEC_METRICS', 'UserError', 'defau
            'train_run', 'eval_checkpoint', 'format_metrics', 'main']
 
 # %% ../nbs/04_cli.ipynb #d3acafe3
-import argparse, json, os, platform, shutil, sys, time
+import argparse, json, os, platform, shutil, sys, tempfile, time
 from datetime import datetime
 from pathlib import Path
 
@@ -108,8 +108,6 @@ def _finish_out_dir(tmp:Path, out_dir:Path):
     os.replace(tmp, out_dir)
 
 # %% ../nbs/04_cli.ipynb #30032568
-import tempfile
-
 def train_run(env_name:str="reach",          # registered environment (see `simscale list-envs`)
               total_timesteps:int|None=None, # env steps to train (None: the package default for this env)
               seed:int=0,                    # seed for weights, sampling and env resets
