@@ -237,6 +237,7 @@ def visits(site, server, browser):
 @pytest.fixture(scope='module')
 def phone_visits(visits, server, browser):
     "Every page again in a 400 px window (a phone): what overflows, and screenshots."
+    browser.get(server); browser.execute_script("localStorage.clear(); sessionStorage.clear()")   # no search highlights
     browser.set_window_size(PHONE, 860)
     try:
         res = {}

@@ -307,7 +307,10 @@ def page_name(proc_nb, rel):
     for c in nb.cells[:2]:
         if c.cell_type == 'raw' and c.source.lstrip().startswith('---'):
             out = (yaml.safe_load(c.source.strip().strip('-')) or {}).get('output-file')
-    stem = Path(out).stem if out else re.sub(r'^\d+[a-z]?_', '', Path(rel).stem)
+    if out: stem = Path(out).stem
+    else:                                # nbdev's own name (what its doc links use): numeric prefix off, lower case
+        from nbdev.doclinks import nbpath2html
+        stem = Path(nbpath2html(Path(rel).name)).stem
     parent = Path(rel).parent
     return str(parent/stem).replace(os.sep, '/') if str(parent) != '.' else stem
 
@@ -334,7 +337,7 @@ def exported_modules(cfg, notebooks, pages):
 def api_reference(cfg, pages_by_url, module_pages, symbols):
     "Markdown of the API reference: nbdev's show_doc for every public symbol, from the installed package."
     syms = _modidx()
-    seen = set()
+    seen, where = set(), {}             # anchor ids on the page; id(object) -> where it is documented
     others = (set(syms) | set(module_pages)) - set(SPEC_API)
     modules = list(SPEC_API) + sorted(m for m in others if not m.endswith('._modidx'))
     out = ['# API reference\n',
@@ -364,6 +367,9 @@ def api_reference(cfg, pages_by_url, module_pages, symbols):
         for name in names:
             obj = getattr(mod, name, None)
             if obj is None or name in consts: continue
+            if id(obj) in where:            # re-exported by a second module: documented once
+                out.append(f'`{name}`: documented under {where[id(obj)]}.\n'); continue
+            where[id(obj)] = f'`{modname}`'
             out.append(render_show_doc(obj, name, 3, symbols, [modname], seen) + '\n'); n_docs += 1
             if inspect.isclass(obj):
                 for attr in documentable_members(obj):
