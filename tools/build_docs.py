@@ -12,12 +12,21 @@ Pipeline:
    page title and lead paragraph, cell options become myst-nb tags (`echo: false` -> remove-input,
    `output: false` -> remove-output, `include: false` -> cell dropped, `code-fold` -> hide-input),
    Quarto callouts become MyST admonitions, links between notebooks point at the built pages.
+   show_doc entries are fixed (`fix_showdoc_md`): each heading carries the anchor nbdev's doc links use
+   (`ppo.html#ppoagent.predict`), the source link names the defining line (found with `inspect` on the
+   installed package; nbdev's ends in `#LNone`), signatures lose `__main__.` and the package's module
+   paths, a `*` in a docstring stays a star, absolute paths of this machine are shortened. A class's
+   public methods that its chapter does not document get their show_doc under the class. Every other
+   anchor nbdev's doc links point at (private helpers, whose code nbdev hides) is placed where the
+   name is defined.
 3. Sphinx with myst-nb (execution off: every output is the one committed in the notebook) and the
    furo theme, configured in tools/docs_conf/. Pages keep Quarto's names (00_sim.ipynb -> sim.html).
    The navigation is nbdev's sidebar (the one Quarto would show); an API reference page is made with
    nbdev's `show_doc` from the installed package. MathJax is served from the site (npm's
    mathjax@3, fetched by tools/setup.sh), so the pages load nothing from the network; the build
-   fails if any page would.
+   fails if any page would. The theme's additions (docs_conf/_static/simscaleai.css and .js): a wider
+   content column; equations, code and tables wider than it scroll with a visible scroll bar (display
+   math is first shrunk to 80% at most, to fit); figures open enlarged on a click.
 
 Every notebook nbdev sees (nbs/**.ipynb, `_`-prefixed ones skipped) becomes a page; a notebook that
 nbdev cannot process is still rendered (without its show_doc output) with a warning on the page.
@@ -239,7 +248,8 @@ def convert_notebook(nb, rel, pages, note=None, symbols=None, modules=(), source
                 md = ''.join(md) if isinstance(md, list) else md
                 if md.lstrip().startswith('---\n'): md = md.lstrip()[4:]   # show_doc's rule: not allowed in an output
                 if is_showdoc and symbols is not None:
-                    md, name, obj = fix_showdoc_md(md, symbols, modules, seen)
+                    arg = re.match(r'\s*show_doc\(\s*([\w.]+)', code)
+                    md, name, obj = fix_showdoc_md(md, symbols, modules, seen, fallback=arg and arg.group(1))
                     if name:
                         documented.add(name)
                         if inspect.isclass(obj) and str(getattr(obj, '__module__', '')).split('.')[0] == symbols.lib:
@@ -471,7 +481,7 @@ def clean_signature(code, lib):
         out.append(head + tail)
     return '\n'.join(out)
 
-def fix_showdoc_md(md, symbols, modules=(), seen=None, obj=None):
+def fix_showdoc_md(md, symbols, modules=(), seen=None, obj=None, fallback=None):
     """One show_doc entry (nbdev's Markdown): an anchor with nbdev's id on its heading, a source link
     with a real line number (or none), a signature without `__main__.`, the docstring's `*` kept literal.
     Returns (markdown, documented name, resolved object)."""
@@ -480,6 +490,7 @@ def fix_showdoc_md(md, symbols, modules=(), seen=None, obj=None):
     if not h: return re.sub(r'\b__main__\.', '', md), None, None
     name = h.group(2).strip().strip('`')
     if obj is None: obj = symbols.resolve(name, modules)
+    if obj is None and fallback: obj = symbols.resolve(fallback, modules)   # show_doc(x, name='...')
     md = scrub_paths(_ANY_SOURCE_LINK.sub('', md), symbols.base)
     h = _HEADING.search(md)
     lead = ''
