@@ -182,14 +182,15 @@ def _screenshots(driver, shot):
     driver.execute_script("window.scrollTo({top: 0, behavior: 'instant'})")
     driver.save_screenshot(str(SHOTS/f'{shot}.png'))
     for what, sel in (('video', 'video'), ('math', WIDEST_MATH_JS), ('figure', '.cell_output img')):
-        found = driver.execute_script(sel if sel.startswith('return') else f"return document.querySelector('{sel}')")
+        found = driver.execute_script(sel if 'return' in sel else f"return document.querySelector('{sel}')")   # a script or a selector
         if found:
             driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", found)
             time.sleep(0.3)
             driver.save_screenshot(str(SHOTS/f'{shot}-{what}.png'))
 
-WIDEST_MATH_JS = """return Array.from(document.querySelectorAll('div.math'))
-  .sort((a, b) => b.scrollWidth - a.scrollWidth)[0] || null;"""
+WIDEST_MATH_JS = """const w = el => (el.querySelector('mjx-math') || el).getBoundingClientRect().width;
+return Array.from(document.querySelectorAll('div.math')).filter(el => el.offsetParent)
+  .sort((a, b) => w(b) - w(a))[0] || null;"""
 
 # Blocks that may be wider than the column: each must fit the column, or scroll (overflow-x auto/scroll)
 # with a scroll bar that takes room (so it shows; an overlay scroll bar or a hidden one does not count).
