@@ -31,7 +31,7 @@ _logger = logging.getLogger(__name__)
 # the spec imports these from here: from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig, ActorCritic, RolloutBuffer
 _all_ = ["ActorCritic", "RolloutBuffer", "RunningMeanStd", "flatten_obs", "flat_obs_dim", "gae_advantages"]
 
-# %% ../../../nbs/07_ppo.ipynb #3ae2e8f7
+# %% ../../../nbs/07_ppo.ipynb #787115c4
 @dataclass
 class PPOConfig:
     "PPO hyper-parameters; every field is validated at construction and the error names the field."
@@ -73,7 +73,7 @@ class PPOConfig:
 
     def __post_init__(self): self.validate()
 
-# %% ../../../nbs/07_ppo.ipynb #401424a4
+# %% ../../../nbs/07_ppo.ipynb #87b29b7a
 _POSITIVE_INTS = ("hidden_dim", "n_layers", "n_steps", "n_epochs", "batch_size", "total_timesteps", "log_every", "n_envs")
 _POSITIVE_REALS = ("clip_epsilon", "max_grad_norm", "lr", "obs_clip", "reward_clip", "adam_eps")
 _BOOLS = ("normalize_obs", "normalize_reward", "normalize_advantage", "anneal_lr", "clip_value_loss", "progress_bar", "fast_update")
@@ -98,7 +98,7 @@ def validate(self:PPOConfig):
     if self.batch_size > self.n_steps:
         raise ValueError(f"PPOConfig.batch_size must be <= n_steps={self.n_steps} (the transitions in one rollout), got {self.batch_size}")
 
-# %% ../../../nbs/07_ppo.ipynb #b37f0b7a
+# %% ../../../nbs/07_ppo.ipynb #6cd579cd
 _CKPT_FORMAT, _CKPT_VERSION = "simscaleai.ppo", 1
 
 class PPOAgent:
@@ -134,7 +134,7 @@ class PPOAgent:
         optimizer = torch.optim.Adam([flat.flat], lr=config.lr, eps=config.adam_eps, fused=self.device.type in ("cpu", "cuda"))
         return policy, flat, optimizer, torch.Generator().manual_seed(gen_seed)
 
-# %% ../../../nbs/07_ppo.ipynb #e4374fb8
+# %% ../../../nbs/07_ppo.ipynb #2e105b07
 @patch
 def _flat_batch(self:PPOAgent, obs, where:str) -> tuple:
     "Observation(s) -> (array (n, obs_dim), was_single)."
@@ -160,7 +160,7 @@ def predict(self:PPOAgent, obs, deterministic:bool=True) -> np.ndarray:
     if self.action_low is not None: action = np.clip(action, self.action_low, self.action_high)
     return action[0] if single else action
 
-# %% ../../../nbs/07_ppo.ipynb #7af2cd9f
+# %% ../../../nbs/07_ppo.ipynb #95353455
 @patch
 def _make_runner(self:PPOAgent, env) -> tuple:
     "Check `env`'s spaces against the agent; returns (runner, action space)."
@@ -174,7 +174,7 @@ def _make_runner(self:PPOAgent, env) -> tuple:
     self.action_low, self.action_high = act_space.low.astype(np.float32), act_space.high.astype(np.float32)
     return make_runner(env, c.n_envs, c.env_workers, self.seed), act_space
 
-# %% ../../../nbs/07_ppo.ipynb #96bf3dc4
+# %% ../../../nbs/07_ppo.ipynb #a1394473
 @patch
 def _update(self:PPOAgent, buffer:RolloutBuffer) -> dict:
     "n_epochs passes of shuffled mini-batch Adam steps on the clipped surrogate; returns the update's statistics."
@@ -201,7 +201,7 @@ def _explained_variance(buffer:RolloutBuffer) -> float:
     var_returns = returns.var(unbiased=False).item()
     return float("nan") if var_returns == 0 else 1.0 - (returns - values).var(unbiased=False).item() / var_returns
 
-# %% ../../../nbs/07_ppo.ipynb #959e38e5
+# %% ../../../nbs/07_ppo.ipynb #cb6130d1
 @patch
 def _count_transitions(self:PPOAgent, n_valid:int, finished:list):
     "The collector's report of one group's step: count env steps, record finished episodes."
@@ -230,7 +230,7 @@ def _log_update(self:PPOAgent, stats:dict, pbar, n_new_steps:int):
                      "expl_var %.3f  sps %.0f", self.n_updates, self.num_timesteps, recent, stats["policy_loss"], stats["value_loss"],
                      stats["approx_kl"], stats["clip_fraction"], stats["explained_variance"], stats["sps"])
 
-# %% ../../../nbs/07_ppo.ipynb #7d0f062f
+# %% ../../../nbs/07_ppo.ipynb #1bc87bd7
 @patch
 def _train_loop(self:PPOAgent, collector:RolloutCollector, buffer:RolloutBuffer, budget:int, callback, pbar):
     "Collect and update until `budget` env steps; the callback's time is not training time (kept out of time_s and sps)."
@@ -254,7 +254,7 @@ def _train_loop(self:PPOAgent, collector:RolloutCollector, buffer:RolloutBuffer,
             callback_s += time.perf_counter() - tc
             if keep_going is False: break
 
-# %% ../../../nbs/07_ppo.ipynb #e2c1f732
+# %% ../../../nbs/07_ppo.ipynb #ea2b6053
 @patch
 def train(self:PPOAgent,
           env,                        # a gymnasium Env (copied to n_envs envs) or a gymnasium VectorEnv
@@ -286,7 +286,7 @@ def train(self:PPOAgent,
         torch.set_num_threads(prev_threads)
     return self.history
 
-# %% ../../../nbs/07_ppo.ipynb #032ea572
+# %% ../../../nbs/07_ppo.ipynb #f89cad62
 def _to_torch(obj):
     "numpy arrays -> tensors, recursively (checkpoints hold only tensors and plain Python data)."
     if isinstance(obj, np.ndarray): return torch.from_numpy(np.ascontiguousarray(obj))
@@ -321,7 +321,7 @@ def save(self:PPOAgent, path):
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path, "wb") as f: torch.save(ckpt, f)
 
-# %% ../../../nbs/07_ppo.ipynb #dc41f7bf
+# %% ../../../nbs/07_ppo.ipynb #d3470b71
 def _read_checkpoint(path, obs_dim:int, action_dim:int) -> dict:
     "The checkpoint at `path`, checked: a PPOAgent checkpoint this code can read, for these sizes."
     try: ckpt = torch.load(path, map_location="cpu", weights_only=True)
@@ -336,7 +336,7 @@ def _read_checkpoint(path, obs_dim:int, action_dim:int) -> dict:
                          f"this agent has obs_dim={obs_dim}, action_dim={action_dim}")
     return ckpt
 
-# %% ../../../nbs/07_ppo.ipynb #532ff0fe
+# %% ../../../nbs/07_ppo.ipynb #7921a7cd
 @patch
 def load(self:PPOAgent, path):
     "Restore an agent saved by `save` (weights, optimiser, normalisers, config, counters, RNG, episodes in progress)."
