@@ -7,16 +7,21 @@ Docs: https://simscaleai.github.io/simscaleai/sim.html.md"""
 # %% auto #0
 __all__ = ['asset_path', 'panda_spec', 'dls_joint_delta', 'CameraConfig', 'SimConfig', 'PandaEnv', 'list_envs', 'register_env',
            'make_env', 'scripted_policy', 'ARM_JOINTS', 'PANDA_MAX_JOINT_SPEED', 'FINGER_OPEN_M', 'JOINT_VEL_BOUND',
-           'REACH_ENV_ID', 'default_reach_reward', 'ReachEnv', 'scripted_reach_action']
+           'REACH_ENV_ID', 'default_reach_reward', 'ReachEnv', 'scripted_reach_action', 'LIFT_ENV_ID', 'LiftConfig',
+           'LiftEnv', 'default_lift_reward', 'scripted_lift_action', 'PICK_PLACE_ENV_ID', 'PickPlaceConfig',
+           'PickPlaceEnv', 'default_pick_place_reward', 'scripted_pick_place_action']
 
-# %% ../../nbs/02z_sim.ipynb #5ff35592
+# %% ../../nbs/02z_sim.ipynb #5e075f38
 from .core import *
 from .core import _ENVS, _EXPERTS, _dls3, _as_action
 from .reach import *
+from .lift import *
+from .pick_place import *
 
-# %% ../../nbs/02z_sim.ipynb #fd5ede4e
+# %% ../../nbs/02z_sim.ipynb #a369a6d6
 _all_ = ["asset_path", "panda_spec", "dls_joint_delta", "CameraConfig", "SimConfig", "PandaEnv",
          "list_envs", "register_env", "make_env", "scripted_policy",
          "ARM_JOINTS", "PANDA_MAX_JOINT_SPEED", "FINGER_OPEN_M", "JOINT_VEL_BOUND",
          "REACH_ENV_ID", "default_reach_reward", "ReachEnv", "scripted_reach_action",
-]
+         "LIFT_ENV_ID", "LiftConfig", "LiftEnv", "default_lift_reward", "scripted_lift_action",
+         "PICK_PLACE_ENV_ID", "PickPlaceConfig", "PickPlaceEnv", "default_pick_place_reward", "scripted_pick_place_action"]
