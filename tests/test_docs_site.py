@@ -25,13 +25,13 @@ FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
          '--disable-background-networking', '--disable-component-update', '--disable-sync',
          '--window-size=1280,900', '--hide-scrollbars', '--autoplay-policy=no-user-gesture-required']
 SPEC_SYMBOLS = {  # the spec's public API: (module, the notebook that writes it) -> symbols
-    ('simscaleai.sim', '00_sim.ipynb'): ['make_env'],
+    ('simscaleai.sim.core', '02_sim_core.ipynb'): ['make_env'],
     ('simscaleai.rl.rewards.rewards', '01_rewards.ipynb'): ['RewardFunction', 'DistanceReward', 'SuccessBonus',
                                                            'ActionPenalty', 'CompositeReward'],
     ('simscaleai.rl.agents.ppo', '02_ppo.ipynb'): ['PPOConfig', 'ActorCritic', 'RolloutBuffer', 'PPOAgent'],
     ('simscaleai.rl.evaluator', '03_evaluator.ipynb'): ['EvalConfig', 'evaluate_policy'],
 }
-VIDEO_NOTEBOOKS = ['00_sim.ipynb', '03_evaluator.ipynb']   # chapters that show rollouts as videos
+VIDEO_NOTEBOOKS = ['02a_reach.ipynb', '02b_lift.ipynb', '02c_pick_place.ipynb', '03_evaluator.ipynb']   # chapters that show rollouts as videos
 RAW_TEXT = [re.compile(p, re.M) for p in (r'^```\{', r'^:::+\s*\{', r'\{\.lead\}', r'^#\|', r'^:::\s*$')]
 
 

@@ -8,7 +8,7 @@ Docs: https://simscaleai.github.io/simscaleai/lift.html.md"""
 __all__ = ['FINGER_KP', 'FINGER_KV', 'FINGER_TAU_S', 'LIFT_ENV_ID', 'LiftConfig', 'cube_scene', 'LiftEnv',
            'sparse_success_reward', 'default_lift_reward', 'scripted_lift_action']
 
-# %% ../../nbs/02b_lift.ipynb #a4c7c34a
+# %% ../../nbs/02b_lift.ipynb #20b3ab05
 import math
 from dataclasses import dataclass
 import numpy as np
@@ -21,7 +21,7 @@ from ..rl.rewards.rewards import (RewardFunction, CompositeReward, ActionPenalty
                                            HeightReward, GatedReward)
 from .core import PandaEnv, SimConfig, panda_spec, _check_box, _register_task
 
-# %% ../../nbs/02b_lift.ipynb #24dd6332
+# %% ../../nbs/02b_lift.ipynb #87a9a8c6
 @dataclass
 class LiftConfig(SimConfig):
     "The lift task: `SimConfig`'s fields (its target box unused) plus the cube, where it starts, the lift height and the reward."
@@ -49,8 +49,8 @@ class LiftConfig(SimConfig):
         if not (0.3 <= lo[0] and hi[0] <= 0.7 and -0.3 <= lo[1] and hi[1] <= 0.3):
             raise ValueError(f"{name}: the cube's start region must lie within x in [0.3, 0.7], y in [-0.3, 0.3] m (the arm's reach over the table), got {lo} to {hi}")
 
-# %% ../../nbs/02b_lift.ipynb #716f99de
-FINGER_KP, FINGER_KV, FINGER_TAU_S = 1000.0, 10.0, 0.02   # finger servo in lift/pick_place: stiffness [N/m], damping [N s/m], target filter [s]
+# %% ../../nbs/02b_lift.ipynb #63ef0cce
+FINGER_KP, FINGER_KV, FINGER_TAU_S = 1000.0, 30.0, 0.02   # finger servo in lift/pick_place: stiffness [N/m], damping [N s/m], target filter [s]
 
 def cube_scene(cfg:LiftConfig, # the task's config: cube size, mass, friction
               ) -> mujoco.MjModel:
@@ -75,7 +75,7 @@ def cube_scene(cfg:LiftConfig, # the task's config: cube size, mass, friction
     key.act = [0.04, 0.04]                            # the fingers' filtered targets start open
     return spec.compile()
 
-# %% ../../nbs/02b_lift.ipynb #779f2a18
+# %% ../../nbs/02b_lift.ipynb #96ae7b58
 LIFT_ENV_ID = "SimScaleAI/Lift-v0"   # Gymnasium id of LiftEnv
 
 class LiftEnv(PandaEnv):
@@ -93,7 +93,8 @@ class LiftEnv(PandaEnv):
         self._obj_pos, self._obj_quat = d.qpos[adr:adr + 3], d.qpos[adr + 3:adr + 7]   # views
         self._fingers = d.qpos[7:9]
         self._object_geom = m.geom("object_geom").id
-        self._finger_geoms = {int(m.body("left_finger").geomadr[0]), int(m.body("right_finger").geomadr[0])}
+        self._finger_pair = (int(m.body("left_finger").geomadr[0]), int(m.body("right_finger").geomadr[0]))
+        self._finger_geoms = set(self._finger_pair)
         self._rest_z, self._lift_m = cfg.object_size_m / 2, cfg.lift_height_m
         self._o_lo, self._o_hi = np.array(cfg.object_low_m), np.array(cfg.object_high_m)
         self._target, self._start = np.zeros(3), np.zeros(4)   # start: x, y, z, yaw of the cube
@@ -105,7 +106,7 @@ class LiftEnv(PandaEnv):
                 "object_quat": spaces.Box(-1.0 - 1e-6, 1.0 + 1e-6, (4,), np.float64),   # unit quaternion; padded for rounding
                 "target_pos": spaces.Box(t_lo, t_hi, dtype=np.float64)}
 
-# %% ../../nbs/02b_lift.ipynb #0b8b10e0
+# %% ../../nbs/02b_lift.ipynb #8b965707
 @patch
 def _sample_task(self:LiftEnv, options):
     "The cube's start (x, y, yaw) from `np_random`; `options={'object_xy': (x, y)}` fixes the position."
@@ -128,14 +129,16 @@ def _place_task(self:LiftEnv):
     self._target[:] = (x, y, z + self._lift_m)
     self.data.mocap_pos[0] = self._target
 
-# %% ../../nbs/02b_lift.ipynb #6831b6cc
+# %% ../../nbs/02b_lift.ipynb #4e116314
 @patch
 def _grasped(self:LiftEnv) -> bool:
     "Whether both fingers touch the cube in the last physics step's contacts."
-    pairs = self.data.contact.geom                 # (ncon, 2) geom ids of each contact
-    obj = self._object_geom
-    touching = set(pairs[pairs[:, 0] == obj, 1].tolist()) | set(pairs[pairs[:, 1] == obj, 0].tolist())
-    return self._finger_geoms <= touching
+    contact, obj, (left, right) = self.data.contact, self._object_geom, self._finger_pair
+    touch_left = touch_right = False
+    for a, b in zip(contact.geom1.tolist(), contact.geom2.tolist()):   # a handful of contacts: a Python loop is fastest
+        other = b if a == obj else (a if b == obj else -1)
+        touch_left, touch_right = touch_left or other == left, touch_right or other == right
+    return touch_left and touch_right
 
 @patch
 def _observation(self:LiftEnv) -> dict:
@@ -153,7 +156,7 @@ def _observe(self:LiftEnv) -> tuple:
     height = float(obs["object_pos"][2]) - self._rest_z
     return obs, {"distance": max(0.0, self._lift_m - height), "success": grasped and height >= self._lift_m, "grasped": grasped}
 
-# %% ../../nbs/02b_lift.ipynb #3f4da3f5
+# %% ../../nbs/02b_lift.ipynb #8cfa137c
 def _named(fn:RewardFunction, name:str) -> RewardFunction:
     fn.name = name
     return fn
@@ -173,7 +176,7 @@ def default_lift_reward(cfg:LiftConfig, # the task's config: rest height, lift h
                             (_named(InfoBonus("success", 5.0), "success"), 1.0),
                             (_named(ActionPenalty(scale=0.01), "action"), 1.0)])
 
-# %% ../../nbs/02b_lift.ipynb #e6e9defd
+# %% ../../nbs/02b_lift.ipynb #91067b1d
 def _pick_action(obs:dict, carry_to:np.ndarray, object_size_m:float, action_scale_m:float) -> np.ndarray:
     "Stateless pick: the phase (held / at the cube / above it / elsewhere) is read from the observation."
     ee, obj, width = obs["ee_pos"], obs["object_pos"], float(obs["gripper_width"][0])
@@ -204,5 +207,5 @@ def scripted_lift_action(obs:dict,                # observation from LiftEnv
     "Lift expert: above the cube, down, close, raise the cube to 3 cm above `target_pos`; the phase comes from `obs` alone."
     return _pick_action(obs, obs["target_pos"] + np.array([0.0, 0.0, 0.03]), object_size_m, action_scale_m)
 
-# %% ../../nbs/02b_lift.ipynb #d877d272
+# %% ../../nbs/02b_lift.ipynb #0022e710
 _register_task("lift", LiftEnv, scripted_lift_action)
