@@ -9,7 +9,7 @@ __all__ = ['ARM_JOINTS', 'PANDA_MAX_JOINT_SPEED', 'FINGER_OPEN_M', 'JOINT_VEL_BO
            'panda_spec', 'CameraConfig', 'SimConfig', 'PandaEnv', 'list_envs', 'register_env', 'make_env',
            'scripted_policy']
 
-# %% ../../nbs/02_sim_core.ipynb #34739805
+# %% ../../nbs/02_sim_core.ipynb #3f4dd701
 import os
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; must be set before mujoco is imported
 import dataclasses, functools, importlib.util, math
@@ -26,7 +26,7 @@ from fastcore.basics import patch
 from ..utils import check_int, check_real, check_bool, check_str, check_array
 from ..rl.rewards.rewards import RewardFunction, DistanceReward
 
-# %% ../../nbs/02_sim_core.ipynb #8cfdb7ee
+# %% ../../nbs/02_sim_core.ipynb #04b51c7a
 def _asset_dir() -> Path:
     "The package's assets folder (found through the import system, so it works from a wheel too)."
     return Path(importlib.util.find_spec("simscaleai.sim").submodule_search_locations[0]) / "assets"
@@ -46,7 +46,7 @@ PANDA_MAX_JOINT_SPEED = np.array([2.175] * 4 + [2.61] * 3)  # Franka's joint spe
 FINGER_OPEN_M = 0.04  # opening of each finger when the gripper is fully open [m]
 JOINT_VEL_BOUND = 10.0  # joint_vel observation bound [rad/s]: ~4x Franka's limits; worst seen in adversarial rollouts ~4.5
 
-# %% ../../nbs/02_sim_core.ipynb #7756386d
+# %% ../../nbs/02_sim_core.ipynb #08cb5ceb
 def _dls3(jac, dx:float, dy:float, dz:float, lam2:float, out:np.ndarray) -> np.ndarray:
     "J^T (J J^T + lam2 I)^-1 (dx, dy, dz) into `out`: the 3x3 SPD system solved in closed form."
     (a, b, c), (_, e, f), (_, _, i) = (jac @ jac.T).tolist()
@@ -71,7 +71,7 @@ def dls_joint_delta(jac:np.ndarray, # position Jacobian, shape (3, n) [m/rad]
         raise ValueError(f"damping_m must be a finite number > 0, got {damping_m!r}")
     return _dls3(jac, *dx.tolist(), float(damping_m)**2, np.empty(jac.shape[1]))
 
-# %% ../../nbs/02_sim_core.ipynb #f493179d
+# %% ../../nbs/02_sim_core.ipynb #f83b7a29
 def _look_at(pos, target) -> list:
     "MJCF `xyaxes` of a camera at `pos` looking at `target`, image x to the right and y up."
     forward = np.subtract(target, pos); forward = forward / np.linalg.norm(forward)
@@ -81,11 +81,11 @@ def _look_at(pos, target) -> list:
 def panda_spec() -> mujoco.MjSpec:
     "The Panda scene as an editable `mujoco.MjSpec`, with a `three_quarter` camera added; tasks add their objects."
     spec = mujoco.MjSpec.from_file(str(asset_path()))
-    pos = [1.25, -0.85, 0.75]
-    spec.worldbody.add_camera(name="three_quarter", pos=pos, xyaxes=_look_at(pos, [0.45, 0.0, 0.05]))
+    pos = [1.05, -0.75, 0.75]
+    spec.worldbody.add_camera(name="three_quarter", pos=pos, xyaxes=_look_at(pos, [0.35, 0.0, 0.22]), fovy=55)
     return spec
 
-# %% ../../nbs/02_sim_core.ipynb #023ebdb3
+# %% ../../nbs/02_sim_core.ipynb #822c4588
 @dataclass
 class CameraConfig:
     "A camera whose images are added to the observation under `image`."
@@ -100,7 +100,7 @@ class CameraConfig:
         for f in ("width", "height"): check_int(getattr(self, f), f"CameraConfig.{f}", low=1)
         for f in ("depth", "segmentation"): check_bool(getattr(self, f), f"CameraConfig.{f}")
 
-# %% ../../nbs/02_sim_core.ipynb #dd4676b7
+# %% ../../nbs/02_sim_core.ipynb #6660d42d
 def _check_box(low, high, owner:str, low_name:str, high_name:str, size:int) -> tuple:
     "Two corners of a box as tuples of `size` finite floats with low < high on every axis, or an error naming the fields."
     lo, hi = (tuple(check_array(v, f"{owner}.{n}", shape=(size,)).tolist()) for v, n in ((low, low_name), (high, high_name)))
@@ -120,7 +120,7 @@ def _check_cameras(cams) -> tuple:
     if len(set(names)) != len(names): raise ValueError(f"SimConfig.cameras has duplicate camera names: {names}")
     return cams
 
-# %% ../../nbs/02_sim_core.ipynb #d6275292
+# %% ../../nbs/02_sim_core.ipynb #6dc92aca
 @dataclass
 class SimConfig:
     "Everything that defines the reach task; `make_env('reach', **overrides)` replaces fields by name."
@@ -155,12 +155,12 @@ class SimConfig:
         "Duration of one control step [s]."
         return self.timestep_s * self.n_substeps
 
-# %% ../../nbs/02_sim_core.ipynb #f66f0368
+# %% ../../nbs/02_sim_core.ipynb #6623f44a
 def _as_action(action) -> np.ndarray:
     "The action as a float array of shape (4,): a TypeError if it is not numbers, a ValueError if its shape is wrong."
     return check_array(action, "action", shape=(4,), finite=False)
 
-# %% ../../nbs/02_sim_core.ipynb #32c3ea82
+# %% ../../nbs/02_sim_core.ipynb #8703ef13
 class PandaEnv(gym.Env):
     "The Panda on its table, moved by end-effector displacements; a task subclass says what is observed, succeeds and is rewarded."
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
@@ -201,7 +201,7 @@ class PandaEnv(gym.Env):
     def _place_task(self): pass
     def _observe(self) -> tuple: raise NotImplementedError
 
-# %% ../../nbs/02_sim_core.ipynb #5c77eb1c
+# %% ../../nbs/02_sim_core.ipynb #ca042a64
 @patch
 def _setup_model(self:PandaEnv):
     "Build the model and data; cache ids, limits and views into MuJoCo's arrays used every step."
@@ -248,7 +248,7 @@ def _image_space(self:PandaEnv) -> dict:
             img[f"{c.name}_segmentation"] = spaces.Box(-1, np.iinfo(np.int32).max, (c.height, c.width, 2), np.int32)
     return {"image": spaces.Dict(img)}
 
-# %% ../../nbs/02_sim_core.ipynb #d8783b0f
+# %% ../../nbs/02_sim_core.ipynb #a86ad94f
 @patch
 def reset(self:PandaEnv, *, seed:int|None=None, options:dict|None=None):
     "Arm at `home` (plus optional noise), gripper open, the task's new episode (`options` as the task documents)."
@@ -274,7 +274,7 @@ def step(self:PandaEnv, action):
     info["reward_terms"] = terms
     return obs, float(sum(terms.values())), False, self._elapsed >= self._max_steps, info
 
-# %% ../../nbs/02_sim_core.ipynb #2dd0fc5a
+# %% ../../nbs/02_sim_core.ipynb #e07c266d
 @patch
 def _act(self:PandaEnv, action) -> np.ndarray:
     "Check the action, set the joint and finger targets (DLS IK), step the physics; return the checked action."
@@ -302,7 +302,7 @@ def _act(self:PandaEnv, action) -> np.ndarray:
     self._elapsed += 1
     return action
 
-# %% ../../nbs/02_sim_core.ipynb #e5a384a6
+# %% ../../nbs/02_sim_core.ipynb #5eab2d67
 @patch
 def _renderer(self:PandaEnv, width:int, height:int) -> mujoco.Renderer:
     "The env's renderer for this image size, made on first use."
@@ -350,7 +350,7 @@ def close(self:PandaEnv):
     for r in self._renderers.values(): r.close()
     self._renderers.clear()
 
-# %% ../../nbs/02_sim_core.ipynb #17e25d84
+# %% ../../nbs/02_sim_core.ipynb #43b12f84
 _ENVS: dict = {}      # name -> env class, for make_env
 _EXPERTS: dict = {}   # name -> scripted expert, obs -> action
 
@@ -371,7 +371,7 @@ def register_env(name:str, # name for make_env
     _ENVS[name] = cls
     return cls
 
-# %% ../../nbs/02_sim_core.ipynb #3431fcf7
+# %% ../../nbs/02_sim_core.ipynb #de69b812
 def make_env(name:str,               # registered environment name, see list_envs()
              render_mode:str|None=None, # None or "rgb_array"
              **config_overrides,     # config fields to replace, or reward_fn=/config=
