@@ -211,3 +211,11 @@ def test_render_three_quarter_default():
     env.reset(seed=0)
     assert env.config.render_camera == "three_quarter" and env.render().shape == (240, 320, 3)
     env.close()
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_expert_is_an_evaluate_policy_predict_fn(name):
+    from simscaleai.rl.evaluator import evaluate_policy, EvalConfig
+    result = evaluate_policy(make_env(name), scripted_policy(name), EvalConfig(n_episodes=3, seed=0, progress=False))
+    again = evaluate_policy(make_env(name), scripted_policy(name), EvalConfig(n_episodes=3, seed=0, progress=False))
+    assert result["success_rate"] >= 2 / 3 and result["success_rate"] == again["success_rate"]   # no hidden state across calls
