@@ -13,7 +13,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['check_int', 'check_real', 'check_bool', 'check_str', 'check_array', 'atomic_path', 'atomic_write', 'atomic_dir',
-           'episode_seed']
+           'claim_dir', 'resolve_device', 'episode_seed']
 
 # %% ../nbs/00_utils.ipynb #8dc24396
 def _is_int(x) -> bool: return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
@@ -140,13 +140,49 @@ def atomic_dir(path,                  # final directory
     if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{path} exists and is not a directory")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
-    try:
-        yield tmp
-        if path.exists(): shutil.rmtree(path)
-        os.replace(tmp, path)
+    os.chmod(tmp, 0o777 & ~_umask())                      # mkdtemp makes 0700; a finished run directory follows the umask
+    try: yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if overwrite and path.exists(): shutil.rmtree(path)   # only with overwrite, and only now that the new one is complete
+    try: os.rename(tmp, path)                             # fails if another process made `path` meanwhile: its files stay
+    except OSError as e:
+        raise FileExistsError(f"{path} appeared while this one was being built; not replacing it, the result is in {tmp}") from e
+
+# %% ../nbs/00_utils.ipynb #1e0b57bb
+def claim_dir(path,                # the directory to create
+              unique:bool=False,   # if `path` is taken, claim `path-2`, `path-3`, ... instead of raising
+             ) -> Path:
+    "Create `path` atomically (mode 0777 & ~umask) and return it: this process owns it. FileExistsError if taken (unique=False)."
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{path} exists and is not a directory")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for i in range(1, 10_000):
+        candidate = path if i == 1 else path.with_name(f"{path.name}-{i}")
+        try: candidate.mkdir(); return candidate
+        except FileExistsError:
+            if not unique: raise FileExistsError(f"{path} already exists; not overwriting it") from None
+    raise FileExistsError(f"{path}: no free name among {path.name}-2 .. {path.name}-9999")
+
+# %% ../nbs/00_utils.ipynb #ce2e6cc5
+def resolve_device(device,                 # "cpu", "cuda", "cuda:1", "mps" or a torch.device
+                   name:str="device",      # what the user calls it, e.g. "--device"
+                  ):
+    "`device` as a torch.device this machine has, or a ValueError naming the request and the devices available."
+    import torch
+    try: dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"{name}: {device!r} is not a torch device (use cpu, cuda, cuda:N or mps); available here: {', '.join(_devices())}") from None
+    ok = (dev.type == "cpu" or (dev.type == "cuda" and torch.cuda.is_available() and (dev.index or 0) < torch.cuda.device_count())
+          or (dev.type == "mps" and torch.backends.mps.is_available()))
+    if not ok: raise ValueError(f"{name}: {str(dev)!r} was asked for, but this machine does not have it; available here: {', '.join(_devices())}")
+    return dev
+
+def _devices() -> list:
+    import torch
+    out = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else ["cpu"]
+    return out + (["mps"] if torch.backends.mps.is_available() else [])
 
 # %% ../nbs/00_utils.ipynb #c2070de1
 def episode_seed(seed:int,          # the run's seed

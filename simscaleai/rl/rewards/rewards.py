@@ -57,6 +57,20 @@ def _distance(obs, key_a:str, key_b:str, who:str):
     if a.ndim == 1: return math.dist(a.tolist(), b.tolist())   # one observation: a float, 10x faster than numpy
     return np.linalg.norm(a - b, axis=-1)
 
+# %% ../../../nbs/01_rewards.ipynb #ca7941fe
+def _checked_term(value, fn, name:str, action):
+    "`value` returned by reward `fn` (logged as `name`): a finite float for one step, a finite array for a batch; else a clear error."
+    if type(value) is float and value - value == 0.0: return value       # the common case, fast: a finite float
+    who = f"reward term {name!r} ({type(fn).__name__})"
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{who} must return a number, got {value!r} ({type(value).__name__})")
+    try: arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError): raise TypeError(f"{who} must return a number, got {value!r} ({type(value).__name__})") from None
+    if arr.ndim and isinstance(action, np.ndarray) and action.ndim == 1:
+        raise TypeError(f"{who} must return one number for one step, got an array of shape {arr.shape}")
+    if not np.isfinite(arr).all(): raise ValueError(f"{who} returned a non-finite value: {value!r}")
+    return float(arr) if arr.ndim == 0 else arr
+
 # %% ../../../nbs/01_rewards.ipynb #ab7ca55e
 class RewardFunction(abc.ABC):
     "A reward $r(o, a, \\text{info})$; subclasses implement `compute`."
@@ -78,7 +92,7 @@ class RewardFunction(abc.ABC):
 
     def compute_terms(self, obs: dict, action: np.ndarray, info: dict) -> dict:
         "Reward split into named terms that add up to `compute(obs, action, info)`."
-        return {self.name: self.compute(obs, action, info)}
+        return {self.name: _checked_term(self.compute(obs, action, info), self, self.name, action)}
 
     def __call__(self, obs: dict, action: np.ndarray, info: dict):
         return self.compute(obs, action, info)
@@ -176,7 +190,7 @@ class CompositeReward(RewardFunction):
 
     def compute_terms(self, obs, action, info) -> dict:
         "Each term's weighted value $w_i r_i$ under its unique name."
-        return {name: _as_reward(w * fn.compute(obs, action, info))
+        return {name: _as_reward(w * _checked_term(fn.compute(obs, action, info), fn, name, action))
                 for name, (fn, w) in zip(self.term_names, self.terms)}
 
 
