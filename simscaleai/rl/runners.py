@@ -183,6 +183,7 @@ def replicate_env(env:gym.Env, n:int) -> list:
     return copies
 
 # %% ../../nbs/05_runners.ipynb #649281f8
+import contextlib, ctypes, multiprocessing, os, signal
 def _shared_array(ctx, shape:tuple, dtype) -> np.ndarray:
     "A numpy array in shared memory: made before a fork, the parent and the child both see it."
     dtype, size = np.dtype(dtype), int(np.prod(shape))
@@ -199,8 +200,14 @@ class _StepBuffers:
 def _shard_worker(conn, shard:EnvShard, shared:_StepBuffers):
     "Worker process loop: run the shard's methods on request and send back ('ok', result) or ('error', traceback)."
     torch.set_num_threads(1)
+    parent = multiprocessing.parent_process().pid   # die with the parent, however it dies: it may hold our pipe's other end, so EOF never comes
+    with contextlib.suppress(Exception): ctypes.CDLL(None).prctl(1, signal.SIGKILL)   # Linux PR_SET_PDEATHSIG
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the parent's to handle (it checkpoints, then closes us)
     while True:
-        try: cmd, arg = conn.recv()
+        try:
+            while not conn.poll(2.0):                                               # elsewhere: poll the parent's pid
+                if os.getppid() != parent: os._exit(1)
+            cmd, arg = conn.recv()
         except (EOFError, KeyboardInterrupt): break
         try:
             if cmd == "step":
