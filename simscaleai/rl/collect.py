@@ -102,6 +102,9 @@ def _act(self:RolloutCollector, g:int, t:int):
     r, s = self._r, self.runner.groups[g]
     mean, value = r.forward(torch.from_numpy(r.obs_norm[s]).to(r.dev))
     r.actions[g], r.values[g] = (mean + r.std * r.noise[t, s]).cpu().numpy(), value.cpu().numpy()
+    if not (np.isfinite(r.actions[g]).all() and np.isfinite(r.values[g]).all()):
+        raise FloatingPointError(f"the policy's actions or values are non-finite (envs {s.start}..{s.stop - 1}, step {t} of the rollout): "
+                                 "training has diverged; lower the learning rate (PPOConfig.lr)")
     self.runner.launch(g, np.clip(r.actions[g], self.action_low, self.action_high).astype(self.action_dtype, copy=False))
 
 @patch
@@ -120,7 +123,9 @@ def _scale_rewards(self:RolloutCollector, s:slice, rewards, valid, done) -> np.n
 def _record(self:RolloutCollector, g:int, t:int, buffer:RolloutBuffer, on_transitions):
     "The group's step results -> scaled rewards, bootstrap, buffer row, normaliser, episodes."
     r, s = self._r, self.runner.groups[g]
-    new_obs, rewards, terminated, truncated, final_obs, valid, finished = self.runner.collect(g)
+    try: new_obs, rewards, terminated, truncated, final_obs, valid, finished = self.runner.collect(g)
+    except (TypeError, ValueError) as e: raise type(e)(f"envs {s.start}..{s.stop - 1}, step {t} of the rollout: {e}") from e
+    if not np.isfinite(rewards[valid]).all(): _raise_non_finite_reward(rewards, valid, s, t)
     done = terminated | truncated
     rewards = self._scale_rewards(s, rewards, valid, done)
     bootstrap = truncated & ~terminated & valid
@@ -131,3 +136,8 @@ def _record(self:RolloutCollector, g:int, t:int, buffer:RolloutBuffer, on_transi
     if self.normalize_obs: self.obs_rms.update(new_obs)
     r.obs_raw[s], r.obs_norm[s] = new_obs, self.normalize(new_obs)
     if on_transitions is not None: on_transitions(int(valid.sum()), finished)
+
+def _raise_non_finite_reward(rewards, valid, s:slice, t:int):
+    i = int(np.flatnonzero(valid & ~np.isfinite(rewards))[0])
+    raise ValueError(f"env {s.start + i} returned a non-finite reward ({rewards[i]}) at step {t} of the rollout; "
+                     "training stopped before it reached the networks (a CompositeReward names the term in its own error)")

@@ -65,11 +65,12 @@ def forward(self:ActorCritic, obs:torch.Tensor):
 
 @patch
 def get_action(self:ActorCritic, obs:torch.Tensor, deterministic:bool=False, generator:torch.Generator|None=None):
-    "Sample (or take the mean of) an action: returns (action, log_prob, value)."
-    dist, value = self(obs)
-    if deterministic: action = dist.mean
-    else: action = dist.mean + dist.stddev * torch.randn(dist.mean.shape, generator=generator, device=dist.mean.device, dtype=dist.mean.dtype)
-    return action, dist.log_prob(action).sum(-1), value
+    "Sample (or take the mean of) an action: returns (action, log_prob, value), detached from the autograd graph."
+    with torch.no_grad():     # what callers keep (or turn into numpy) must not hold the graph alive
+        dist, value = self(obs)
+        if deterministic: action = dist.mean
+        else: action = dist.mean + dist.stddev * torch.randn(dist.mean.shape, generator=generator, device=dist.mean.device, dtype=dist.mean.dtype)
+        return action, dist.log_prob(action).sum(-1), value
 
 @patch
 def evaluate_actions(self:ActorCritic, obs:torch.Tensor, actions:torch.Tensor):
