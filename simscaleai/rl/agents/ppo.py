@@ -6,7 +6,7 @@ Docs: https://simscaleai.github.io/simscaleai/ppo.html.md"""
 
 # %% ../../../nbs/07_ppo.ipynb #2a161f00
 from __future__ import annotations
-import logging, time, warnings
+import contextlib, copy, logging, time, warnings
 from collections import deque
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -14,13 +14,14 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import torch
-from tqdm import tqdm
 from fastcore.basics import patch
-from ...utils import atomic_write, check_bool, check_int, check_real
+from ...utils import atomic_write, check_array, check_bool, check_int, check_real, resolve_device
 from ..rollouts import RolloutBuffer, RunningMeanStd, flatten_obs, flat_obs_dim, gae_advantages, _as_numpy
 from ..runners import EnvRunner, env_spaces, make_runner
 from ..collect import RolloutCollector, normalize_observations
 from .ppo_update import ActorCritic, FlatPPO, ppo_loss_reference
+from .long_runs import (CKPT_FORMAT, CKPT_VERSION, read_checkpoint, StopOnSignal, TrainingInterrupted,
+                                            PeriodicCheckpoint, Progress, TensorBoardLog, planned_steps)
 
 # %% auto #0
 __all__ = ['PPOConfig', 'PPOAgent', 'ActorCritic', 'RolloutBuffer', 'RunningMeanStd', 'flatten_obs', 'flat_obs_dim',
@@ -70,6 +71,8 @@ class PPOConfig:
     torch_threads: int|None = 1      # torch.set_num_threads during train() (None: leave unchanged)
     progress_bar: bool = True        # show a tqdm bar (steps, steps/s, recent return)
     fast_update: bool = True         # hand-derived flat gradient (False: autograd on ppo_loss_reference; same loss, ~2x slower)
+    checkpoint_every: int|None = 10  # with train(checkpoint=...): rewrite it every N updates (None: no update trigger)
+    checkpoint_every_s: float|None = 600.0 # ... and whenever N seconds have passed since the last one (None: no time trigger)
 
     def __post_init__(self): self.validate()
 
@@ -93,13 +96,17 @@ def validate(self:PPOConfig):
     check_int(self.torch_threads, name("torch_threads"), low=1, allow_none=True)
     check_int(self.seed, name("seed"), low=0, high=2**63 - 1, allow_none=True)
     for f in _BOOLS: check_bool(getattr(self, f), name(f))
+    check_int(self.checkpoint_every, name("checkpoint_every"), low=1, allow_none=True)
+    check_real(self.checkpoint_every_s, name("checkpoint_every_s"), low=0, low_open=True, allow_none=True)
     if self.n_steps % self.n_envs:
         raise ValueError(f"PPOConfig.n_steps must be divisible by n_envs={self.n_envs} (n_steps counts all envs together), got {self.n_steps}")
     if self.batch_size > self.n_steps:
         raise ValueError(f"PPOConfig.batch_size must be <= n_steps={self.n_steps} (the transitions in one rollout), got {self.batch_size}")
+    if self.n_steps % self.batch_size:   # else every epoch ends on a tiny mini-batch whose noisy gradient gets a full Adam step
+        raise ValueError(f"PPOConfig.n_steps must be divisible by batch_size={self.batch_size} (equal mini-batches), got {self.n_steps}")
 
 # %% ../../../nbs/07_ppo.ipynb #6cd579cd
-_CKPT_FORMAT, _CKPT_VERSION = "simscaleai.ppo", 1
+_CKPT_FORMAT, _CKPT_VERSION = CKPT_FORMAT, CKPT_VERSION
 
 class PPOAgent:
     "PPO-Clip with GAE for continuous actions: `train(env)`, `predict(obs)`, `save(path)`, `load(path)`."
@@ -107,13 +114,13 @@ class PPOAgent:
                  obs_dim:int,                  # size of the flat observation (dict observations: all non-image values)
                  action_dim:int,               # size of the action vector
                  config:PPOConfig|None=None,   # hyper-parameters (default: PPOConfig())
-                 device="cpu",                 # torch device of the network
+                 device="cpu",                 # torch device of the network (checked: one this machine has)
                 ):
         self.obs_dim, self.action_dim = check_int(obs_dim, "obs_dim", low=1), check_int(action_dim, "action_dim", low=1)
         if config is None: config = PPOConfig()
         if not isinstance(config, PPOConfig): raise TypeError(f"config must be a PPOConfig, got {type(config).__name__}")
         config.validate()
-        self.config, self.device = config, torch.device(device)
+        self.config, self.device = config, resolve_device(device, "device")
         self.seed = config.seed if config.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
         self.policy, self._flat, self.optimizer, self.generator = self._build(config, self.seed)
         self.obs_rms, self.ret_rms = RunningMeanStd((self.obs_dim,)), RunningMeanStd(())
@@ -121,6 +128,8 @@ class PPOAgent:
         self.history = {k: [] for k in ("episode_reward", "episode_length", "policy_loss", "value_loss")}
         self.action_low = self.action_high = None
         self._rollout_state = None     # per-env episode state at the end of the last train() call (for exact resume)
+        self.obs_schema = None         # {key: shape} of the dict observations trained on (None: array observations / not trained)
+        self._target_timesteps = None  # num_timesteps at which the current (or last) train() call ends: what a resume continues to
         self.rollout_buffer = None     # the last rollout (RolloutBuffer), kept for inspection
 
     def _build(self, config:PPOConfig, seed:int):
@@ -134,16 +143,44 @@ class PPOAgent:
         optimizer = torch.optim.Adam([flat.flat], lr=config.lr, eps=config.adam_eps, fused=self.device.type in ("cpu", "cuda"))
         return policy, flat, optimizer, torch.Generator().manual_seed(gen_seed)
 
+# %% ../../../nbs/07_ppo.ipynb #1dab02de
+def _obs_schema(space) -> dict|None:
+    "{key: shape} of a Dict observation space's non-image entries; None for a Box (obs_dim says it all)."
+    return {k: list(s.shape) for k, s in sorted(space.spaces.items()) if k != "image"} if isinstance(space, gym.spaces.Dict) else None
+
+@patch
+def _flat_dict(self:PPOAgent, obs:dict, where:str) -> tuple:
+    "A dict observation (one or a batch) -> (array (n, obs_dim), was_single), checked against `obs_schema`."
+    keys, schema = [k for k in sorted(obs, key=str) if k != "image"], self.obs_schema
+    expected = f"; the agent was trained on keys {list(schema)}" if schema else ""
+    if not keys: raise ValueError(f"{where}: the observation dict has no keys besides 'image'{expected}")
+    if schema is not None and keys != list(schema):
+        missing, extra = sorted(set(schema) - set(keys)), sorted(set(keys) - set(schema), key=str)
+        raise ValueError(f"{where}: observation keys {keys} are not the ones the agent was trained on {list(schema)} (missing {missing}, unexpected {extra})")
+    values = {k: check_array(_as_numpy(obs[k]), f"{where}: obs[{k!r}]", finite=False) for k in keys}
+    if schema is None: single = values[keys[0]].ndim <= 1
+    else:
+        single = values[keys[0]].shape == tuple(schema[keys[0]])
+        for k in keys:
+            want = tuple(schema[k]) if single else (len(values[keys[0]]), *schema[k])
+            if values[k].shape != want:
+                raise ValueError(f"{where}: obs[{k!r}] must have shape {tuple(schema[k])} (or (batch, *{tuple(schema[k])}) for a batch), "
+                                 f"like the observations the agent was trained on; got {values[k].shape}")
+    return flatten_obs(values, batched=not single).reshape(1 if single else len(values[keys[0]]), -1), single
+
 # %% ../../../nbs/07_ppo.ipynb #2e105b07
 @patch
 def _flat_batch(self:PPOAgent, obs, where:str) -> tuple:
-    "Observation(s) -> (array (n, obs_dim), was_single)."
-    if isinstance(obs, dict):
-        first = np.asarray(obs[next(k for k in sorted(obs) if k != "image")])
-        x = flatten_obs(obs, batched=first.ndim > 1)
-    else: x = np.asarray(_as_numpy(obs), np.float64)
-    single = x.ndim == 1
-    x = x.reshape(1, -1) if single else x.reshape(len(x), -1)
+    "Observation(s) -> (array (n, obs_dim), was_single), checked against the observations the agent was trained on."
+    if isinstance(obs, dict): x, single = self._flat_dict(obs, where)
+    elif obs is None or isinstance(obs, (str, bytes)):
+        raise TypeError(f"{where}: obs must be a dict of arrays or an array of numbers, got {type(obs).__name__}")
+    else:
+        x = check_array(_as_numpy(obs), f"{where}: obs", finite=False)
+        if x.ndim not in (1, 2): raise ValueError(f"{where}: an array observation must have shape (obs_dim,) or (batch, obs_dim) "
+                                                  f"with obs_dim={self.obs_dim}, got shape {x.shape}")
+        single = x.ndim == 1
+        x = x.reshape(1, -1) if single else x
     if x.shape[1] != self.obs_dim:
         raise ValueError(f"{where}: observation flattens to {x.shape[1]} values, but the agent has obs_dim={self.obs_dim}")
     return x, single
@@ -151,6 +188,7 @@ def _flat_batch(self:PPOAgent, obs, where:str) -> tuple:
 @patch
 def predict(self:PPOAgent, obs, deterministic:bool=True) -> np.ndarray:
     "Action for one observation (dict or array) -> (action_dim,), or for a batch -> (B, action_dim); normaliser frozen."
+    deterministic = check_bool(deterministic, "predict: deterministic")
     x, single = self._flat_batch(obs, "predict")
     c = self.config
     with torch.no_grad():
@@ -172,6 +210,7 @@ def _make_runner(self:PPOAgent, env) -> tuple:
     if not isinstance(act_space, gym.spaces.Box) or act_space.shape != (self.action_dim,):
         raise ValueError(f"env action space must be a Box of shape ({self.action_dim},) (action_dim), got {act_space}")
     self.action_low, self.action_high = act_space.low.astype(np.float32), act_space.high.astype(np.float32)
+    self.obs_schema = _obs_schema(obs_space)
     return make_runner(env, c.n_envs, c.env_workers, self.seed), act_space
 
 # %% ../../../nbs/07_ppo.ipynb #a1394473
@@ -180,14 +219,20 @@ def _update(self:PPOAgent, buffer:RolloutBuffer) -> dict:
     "n_epochs passes of shuffled mini-batch Adam steps on the clipped surrogate; returns the update's statistics."
     c, flat = self.config, self._flat
     loss_and_grad = flat.loss_and_grad if c.fast_update else flat.autograd_loss_and_grad
+    before = flat.flat.detach().clone(), copy.deepcopy(self.optimizer.state_dict())   # put back if the update goes non-finite
     stats, n_steps_taken, stop = [], 0, False
-    for _ in range(c.n_epochs):
+    for epoch in range(c.n_epochs):
         for batch in buffer.get_batches(c.batch_size, generator=self.generator):
             s = loss_and_grad(*batch, c.clip_epsilon, c.value_loss_coef, c.entropy_coef, c.normalize_advantage, c.clip_value_loss)
             stats.append(s)
+            if not (np.isfinite(s).all() and torch.isfinite(flat.flat.grad).all()):
+                self._undo_update(before, f"epoch {epoch}, mini-batch {len(stats) - 1}: the loss ({s[0]}) or its gradient is non-finite")
             if c.target_kl is not None and s[4] > c.target_kl: stop = True; break
             flat.clip_grad_norm_(c.max_grad_norm)
             self.optimizer.step()
+            if not (torch.isfinite(flat.flat).all() and torch.isfinite(flat.log_std.exp()).all()):
+                self._undo_update(before, f"epoch {epoch}, mini-batch {len(stats) - 1}: the Adam step (lr={self.optimizer.param_groups[0]['lr']:g}) "
+                                          "made the parameters non-finite: training diverged; lower PPOConfig.lr")
             n_steps_taken += 1
         if stop: break
     mean = np.mean(stats, axis=0).tolist()
@@ -200,6 +245,12 @@ def _explained_variance(buffer:RolloutBuffer) -> float:
     returns, values = buffer.returns[:buffer.pos][valid].double(), buffer.values[:buffer.pos][valid].double()
     var_returns = returns.var(unbiased=False).item()
     return float("nan") if var_returns == 0 else 1.0 - (returns - values).var(unbiased=False).item() / var_returns
+
+@patch
+def _undo_update(self:PPOAgent, before:tuple, what:str):
+    "Put the parameters and Adam's state back as they were before this update, then raise FloatingPointError."
+    self._flat.flat.data.copy_(before[0]); self.optimizer.load_state_dict(before[1])
+    raise FloatingPointError(f"update {self.n_updates + 1}, {what}; the update was undone (the parameters are those of update {self.n_updates})")
 
 # %% ../../../nbs/07_ppo.ipynb #cb6130d1
 @patch
@@ -219,12 +270,12 @@ def _record_episode(self:PPOAgent, ep:dict):
     self._recent_returns.append(float(ep["reward"]))
 
 @patch
-def _log_update(self:PPOAgent, stats:dict, pbar, n_new_steps:int):
-    "Append an update's statistics to the history; progress bar and logger."
+def _log_update(self:PPOAgent, stats:dict, progress:Progress, n_new_steps:int):
+    "Append an update's statistics to the history; progress, TensorBoard and logger."
     for k, v in stats.items(): self.history.setdefault(k, []).append(float(v))
     recent = float(np.mean(self._recent_returns)) if self._recent_returns else float("nan")
-    pbar.update(n_new_steps)
-    pbar.set_postfix(sps=f"{stats['sps']:.0f}", ret=f"{recent:.2f}", refresh=False)
+    progress.update(n_new_steps, stats["sps"], recent if self._recent_returns else None)
+    if self._tensorboard is not None: self._tensorboard.log(self.history, stats, self.num_timesteps)
     if self.n_updates % self.config.log_every == 0:
         _logger.info("update %d  steps %d  return(20) %.3f  policy_loss %.4f  value_loss %.4f  approx_kl %.4f  clip_frac %.3f  "
                      "expl_var %.3f  sps %.0f", self.n_updates, self.num_timesteps, recent, stats["policy_loss"], stats["value_loss"],
@@ -232,12 +283,12 @@ def _log_update(self:PPOAgent, stats:dict, pbar, n_new_steps:int):
 
 # %% ../../../nbs/07_ppo.ipynb #1bc87bd7
 @patch
-def _train_loop(self:PPOAgent, collector:RolloutCollector, buffer:RolloutBuffer, budget:int, callback, pbar):
-    "Collect and update until `budget` env steps; the callback's time is not training time (kept out of time_s and sps)."
+def _train_loop(self:PPOAgent, collector:RolloutCollector, buffer:RolloutBuffer, callback, progress:Progress, stop, checkpointer):
+    "Collect and update until `_target_timesteps`; the callback's time is not training time (kept out of time_s and sps)."
     c, h = self.config, self.history
-    start_steps, t_start, callback_s = self.num_timesteps, time.perf_counter(), 0.0
+    t_start, callback_s = time.perf_counter(), 0.0
     time_offset = h["time_s"][-1] if h.get("time_s") else 0.0
-    while self.num_timesteps - start_steps < budget:
+    while self.num_timesteps < self._target_timesteps:
         t0, steps0 = time.perf_counter(), self.num_timesteps
         lr = c.lr * max(0.0, 1.0 - self.num_timesteps / c.total_timesteps) if c.anneal_lr else c.lr
         for g in self.optimizer.param_groups: g["lr"] = lr
@@ -247,7 +298,11 @@ def _train_loop(self:PPOAgent, collector:RolloutCollector, buffer:RolloutBuffer,
         now = time.perf_counter()
         stats.update(lr=lr, timesteps=float(self.num_timesteps), sps=(self.num_timesteps - steps0) / (now - t0),
                      time_s=time_offset + now - t_start - callback_s)
-        self._log_update(stats, pbar, self.num_timesteps - steps0)
+        self._log_update(stats, progress, self.num_timesteps - steps0)
+        if checkpointer is not None and (stop.signum is not None or checkpointer.due(self.n_updates)):
+            self._rollout_state = collector.get_state()        # at an update boundary: a resume continues exactly from here
+            written = checkpointer.write(self.save, self.n_updates)
+        if stop.signum is not None: raise TrainingInterrupted(stop.signum, checkpointer.path if written else None)
         if callback is not None:
             tc = time.perf_counter()
             keep_going = callback(self)
@@ -260,28 +315,36 @@ def train(self:PPOAgent,
           env,                        # a gymnasium Env (copied to n_envs envs) or a gymnasium VectorEnv
           total_timesteps:int|None=None, # env steps for this call (default: config.total_timesteps)
           callback=None,              # called as callback(agent) after every update; returning False stops training
+          checkpoint=None,            # file kept as a resumable checkpoint: every config.checkpoint_every updates / _s seconds, on SIGINT/SIGTERM, at the end
+          tensorboard=None,           # directory for TensorBoard event files (None: no TensorBoard)
          ) -> dict:
     "Run PPO for `total_timesteps` env steps (whole rollouts); returns the agent's history (all calls so far)."
     c = self.config
     c.validate()
     budget = c.total_timesteps if total_timesteps is None else check_int(total_timesteps, "total_timesteps", low=1)
+    self._tensorboard = None if tensorboard is None else TensorBoardLog(tensorboard, len(self.history["episode_reward"]))
     runner, act_space = self._make_runner(env)
+    self._target_timesteps = self.num_timesteps + budget
     prev_threads = torch.get_num_threads()
     if c.torch_threads is not None: torch.set_num_threads(c.torch_threads)
-    pbar = None
+    progress, stop = None, StopOnSignal()
+    checkpointer = None if checkpoint is None else PeriodicCheckpoint(checkpoint, c.checkpoint_every, c.checkpoint_every_s)
     try:
         collector = RolloutCollector(runner, self.obs_rms, self.ret_rms, act_space, c.gamma, c.normalize_obs, c.obs_clip,
                                      c.normalize_reward, c.reward_clip)
         collector.start(self._rollout_state)
         self._recent_returns = deque(self.history["episode_reward"][-20:], maxlen=20)
         self.rollout_buffer = RolloutBuffer(c.n_steps, self.obs_dim, self.action_dim, self.device, n_envs=runner.num_envs)
-        pbar = tqdm(total=budget, disable=not c.progress_bar, unit="step", dynamic_ncols=True, desc="PPO")
-        self._train_loop(collector, self.rollout_buffer, budget, callback, pbar)
+        progress = Progress(planned_steps(budget, c.n_steps), c.progress_bar, c.log_every)
+        with stop if checkpoint is not None else contextlib.nullcontext():   # signals: stop at the next update boundary
+            self._train_loop(collector, self.rollout_buffer, callback, progress, stop, checkpointer)
         if c.anneal_lr and self.num_timesteps > c.total_timesteps:
             warnings.warn("anneal_lr: training went past config.total_timesteps, where the learning rate reaches 0", RuntimeWarning)
         self._rollout_state = collector.get_state()
+        if checkpointer is not None: checkpointer.write(self.save, self.n_updates)
     finally:
-        if pbar is not None: pbar.close()
+        if progress is not None: progress.close()
+        if self._tensorboard is not None: self._tensorboard.close()
         runner.close()
         torch.set_num_threads(prev_threads)
     return self.history
@@ -305,6 +368,7 @@ def _to_numpy(obj):
 @patch
 def save(self:PPOAgent, path):
     "Write the whole agent to one file (tensors and plain data only: `torch.load(path, weights_only=True)` reads it), atomically."
+    if not torch.isfinite(self._flat.flat).all(): raise ValueError(f"save: the policy has non-finite weights; refusing to write a poisoned checkpoint to {path}")
     ckpt = {
         "format": _CKPT_FORMAT, "format_version": _CKPT_VERSION,
         "obs_dim": self.obs_dim, "action_dim": self.action_dim, "config": asdict(self.config), "seed": self.seed,
@@ -316,47 +380,38 @@ def save(self:PPOAgent, path):
                                                                "high": torch.from_numpy(self.action_high.copy())},
         "rollout_state": _to_torch(self._rollout_state),
         "history": {k: [float(x) for x in v] for k, v in self.history.items()},
+        "obs_schema": self.obs_schema, "progress": {"target_timesteps": self._target_timesteps},
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path, "wb") as f: torch.save(ckpt, f)
 
-# %% ../../../nbs/07_ppo.ipynb #d3470b71
-def _read_checkpoint(path, obs_dim:int, action_dim:int) -> dict:
-    "The checkpoint at `path`, checked: a PPOAgent checkpoint this code can read, for these sizes."
-    try: ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError: raise
-    except Exception as e: raise ValueError(f"{path} is not a readable PPOAgent checkpoint: {e}") from e
-    if not isinstance(ckpt, dict) or ckpt.get("format") != _CKPT_FORMAT:
-        raise ValueError(f"{path} is not a PPOAgent checkpoint (no '{_CKPT_FORMAT}' format tag)")
-    if ckpt["format_version"] > _CKPT_VERSION:
-        raise ValueError(f"{path} has checkpoint format version {ckpt['format_version']}; this code reads <= {_CKPT_VERSION}")
-    if (ckpt["obs_dim"], ckpt["action_dim"]) != (obs_dim, action_dim):
-        raise ValueError(f"{path} was saved by an agent with obs_dim={ckpt['obs_dim']}, action_dim={ckpt['action_dim']}; "
-                         f"this agent has obs_dim={obs_dim}, action_dim={action_dim}")
-    return ckpt
-
 # %% ../../../nbs/07_ppo.ipynb #7921a7cd
 @patch
 def load(self:PPOAgent, path):
-    "Restore an agent saved by `save` (weights, optimiser, normalisers, config, counters, RNG, episodes in progress)."
-    ckpt = _read_checkpoint(path, self.obs_dim, self.action_dim)
+    "Restore an agent saved by `save` (weights, optimiser, normalisers, config, counters, RNG, episodes in progress); all or nothing."
+    ckpt = read_checkpoint(path, self.obs_dim, self.action_dim)     # every section checked before anything changes
     known = {f.name for f in fields(PPOConfig)}
-    config = PPOConfig(**{k: v for k, v in ckpt["config"].items() if k in known})
-    # build everything first, assign at the end: a failure leaves the agent untouched
-    policy, flat, optimizer, generator = self._build(config, int(ckpt["seed"]))
-    policy.load_state_dict(ckpt["policy"])
-    optimizer.load_state_dict(ckpt["optimizer"])
-    generator.set_state(ckpt["rng"]["generator"])
-    obs_rms, ret_rms = RunningMeanStd((self.obs_dim,)), RunningMeanStd(())
-    obs_rms.load_state_dict(ckpt["obs_rms"]); ret_rms.load_state_dict(ckpt["ret_rms"])
+    try:                                                            # build everything first, assign at the end
+        config = PPOConfig(**{k: v for k, v in ckpt["config"].items() if k in known})
+        policy, flat, optimizer, generator = self._build(config, int(ckpt["seed"]))
+        policy.load_state_dict(ckpt["policy"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        generator.set_state(ckpt["rng"]["generator"])
+        obs_rms, ret_rms = RunningMeanStd((self.obs_dim,)), RunningMeanStd(())
+        obs_rms.load_state_dict(ckpt["obs_rms"]); ret_rms.load_state_dict(ckpt["ret_rms"])
+        space = ckpt["action_space"]
+        low_high = (None, None) if space is None else (space["low"].numpy(), space["high"].numpy())
+        history = {k: list(v) for k, v in ckpt["history"].items()}
+    except (TypeError, ValueError, KeyError, RuntimeError) as e:
+        raise ValueError(f"{path}: malformed checkpoint ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from e
     self.config, self.seed = config, int(ckpt["seed"])
     self.policy, self._flat, self.optimizer, self.generator = policy, flat, optimizer, generator
     self.obs_rms, self.ret_rms = obs_rms, ret_rms
     cnt = ckpt["counters"]
-    self.num_timesteps, self.n_updates, self.n_episodes = int(cnt["num_timesteps"]), int(cnt["n_updates"]), int(cnt["n_episodes"])
-    space = ckpt["action_space"]
-    self.action_low, self.action_high = (None, None) if space is None else (space["low"].numpy(), space["high"].numpy())
-    self._rollout_state = _to_numpy(ckpt["rollout_state"])
-    self.history = {k: list(v) for k, v in ckpt["history"].items()}
+    self.num_timesteps, self.n_updates, self.n_episodes = cnt["num_timesteps"], cnt["n_updates"], cnt["n_episodes"]
+    self.action_low, self.action_high = low_high
+    self._rollout_state, self.history = _to_numpy(ckpt["rollout_state"]), history
+    self.obs_schema = ckpt.get("obs_schema")
+    self._target_timesteps = ckpt.get("progress", {}).get("target_timesteps")
     return self
