@@ -9,13 +9,13 @@ __all__ = ['EVAL_SEED', 'DEFAULT_TIMESTEPS', 'SPEC_METRICS', 'UserError', 'defau
            'eval_checkpoint', 'format_metrics', 'main']
 
 # %% ../nbs/09_cli.ipynb #d3acafe3
-import argparse, contextlib, json, os, platform, shutil, sys, time
+import argparse, contextlib, json, os, platform, shutil, signal, stat, sys, time
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 from .plotting import plot_history
-from .utils import atomic_dir
+from .utils import atomic_dir, atomic_write, claim_dir, resolve_device
 
 # %% ../nbs/09_cli.ipynb #8a68dab5
 class UserError(Exception):
@@ -34,52 +34,76 @@ def default_run_dir(env_name:str, root:str|Path="runs") -> Path:
     return Path(root)/f"{env_name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 # %% ../nbs/09_cli.ipynb #899be427
+def _device(device:str):
+    "The torch device for `--device`, or a UserError naming what was asked for and what this machine has."
+    try: return resolve_device(device, "--device")
+    except ValueError as e: raise UserError(str(e)) from None
+
 def load_agent(checkpoint:str|Path, device:str="cpu"):
     "Rebuild a `PPOAgent` from a checkpoint file written by `PPOAgent.save`."
     import torch
     from simscaleai.rl.agents.ppo import PPOAgent
-    path = Path(checkpoint)
+    path, dev = Path(checkpoint), _device(device)
     if not path.is_file(): raise UserError(f"checkpoint {str(path)!r} does not exist or is not a file")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        agent = PPOAgent(int(ckpt["obs_dim"]), int(ckpt["action_dim"]), device=device)
-        return agent.load(path)
-    except Exception as e:
-        raise UserError(f"cannot read checkpoint {str(path)!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    def unreadable(why): return UserError(f"cannot read checkpoint {str(path)!r}: {why}")
+    try: ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e: raise unreadable(f"it is not a checkpoint written by simscale train or PPOAgent.save ({type(e).__name__})") from None
+    if not (isinstance(ckpt, dict) and isinstance(ckpt.get("obs_dim"), int) and isinstance(ckpt.get("action_dim"), int)):
+        raise unreadable("it is not a PPOAgent checkpoint (no obs_dim/action_dim)")
+    try: return PPOAgent(ckpt["obs_dim"], ckpt["action_dim"], device=dev).load(path)
+    except (TypeError, ValueError) as e: raise unreadable(str(e).splitlines()[0]) from None
 
 # %% ../nbs/09_cli.ipynb #761ec7f7
 def _write_json(path:Path, obj):
-    path.write_text(json.dumps(obj, indent=1, default=float) + "\n")
+    with atomic_write(path, "w", encoding="utf-8") as f: f.write(json.dumps(obj, indent=1, default=float) + "\n")
 
 def _versions() -> dict:
     import gymnasium, mujoco, torch, simscaleai
     return {"simscaleai": simscaleai.__version__, "torch": torch.__version__, "mujoco": mujoco.__version__,
             "gymnasium": gymnasium.__version__, "numpy": np.__version__, "python": platform.python_version()}
 
-def _open_run_dir(stack:contextlib.ExitStack, out_dir:Path, overwrite:bool) -> Path:
-    "Enter `atomic_dir(out_dir)` on `stack` (the run is built in a temporary sibling, moved into place when complete)."
-    try: return stack.enter_context(atomic_dir(out_dir, overwrite))
+_FLAGS = {"PPOConfig.total_timesteps": "--total-timesteps", "PPOConfig.n_envs": "--n-envs", "PPOConfig.seed": "--seed",
+          "PPOConfig.checkpoint_every": "--checkpoint-every", "EvalConfig.video_dir": "--videos", "EvalConfig.n_episodes": "--episodes",
+          "EvalConfig.seed": "--seed", "EvalConfig.deterministic": "--stochastic"}
+
+def _user_error(e:Exception) -> UserError:
+    "`e`'s first line as a UserError, with the config fields behind flags named by their flags."
+    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    for field, flag in _FLAGS.items(): msg = msg.replace(field, flag)
+    return UserError(msg)
+
+def _claim_run_dir(stack:contextlib.ExitStack, out_dir:Path, is_default:bool, overwrite:bool) -> Path:
+    "This run's own directory, claimed at once (atomic mkdir; a taken default name gets a -2 suffix). With --overwrite of an "
+    "existing one: a sibling built on `stack` and swapped in only at the end."
+    try:
+        if overwrite and out_dir.is_dir(): return stack.enter_context(atomic_dir(out_dir, overwrite=True))
+        return claim_dir(out_dir, unique=is_default)
     except FileExistsError:
-        raise UserError(f"output directory {str(out_dir)!r} already exists; pass --overwrite to replace it or --out to choose another") from None
-    except NotADirectoryError: raise UserError(f"output path {str(out_dir)!r} exists and is not a directory") from None
-    except OSError as e: raise UserError(f"cannot create output directory {str(out_dir)!r}: {e.strerror or e}") from None
+        raise UserError(f"--out: output directory {str(out_dir)!r} already exists; pass --overwrite to replace it or --out to choose another") from None
+    except NotADirectoryError as e: raise UserError(f"--out: cannot use {str(out_dir)!r}: {e}") from None
+    except OSError as e: raise UserError(f"--out: cannot create output directory {str(out_dir)!r}: {e.strerror or e}") from None
 
 # %% ../nbs/09_cli.ipynb #8c1cabdd
-def _make_agent(env, env_name:str, seed:int, n_envs:int|None, total_timesteps:int|None, device:str, resume, progress:bool):
+def _make_agent(env, env_name:str, seed:int, n_envs:int|None, total_timesteps:int|None, device:str, resume, progress:bool,
+                checkpoint_every:int|None=None):
     "The agent to train: restored from `resume`, or new with the package defaults and the given overrides."
     from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig, flat_obs_dim
     if resume is not None:
         if n_envs is not None: raise UserError("--n-envs cannot change when resuming: the checkpoint's config is used")
         agent = load_agent(resume, device)
         agent.config.progress_bar = progress
+        if checkpoint_every is not None: agent.config.checkpoint_every = checkpoint_every
+        try: agent.config.validate()
+        except (TypeError, ValueError) as e: raise _user_error(e) from None
         return agent
     overrides = {"seed": seed, "progress_bar": progress}
     if n_envs is not None: overrides["n_envs"] = n_envs
+    if checkpoint_every is not None: overrides["checkpoint_every"] = checkpoint_every
     if total_timesteps is not None: overrides["total_timesteps"] = total_timesteps
     elif env_name in DEFAULT_TIMESTEPS: overrides["total_timesteps"] = DEFAULT_TIMESTEPS[env_name]
     try: config = PPOConfig(**overrides)
-    except (TypeError, ValueError) as e: raise UserError(str(e)) from None
-    return PPOAgent(flat_obs_dim(env.observation_space), int(np.prod(env.action_space.shape)), config, device)
+    except (TypeError, ValueError) as e: raise _user_error(e) from None
+    return PPOAgent(flat_obs_dim(env.observation_space), int(np.prod(env.action_space.shape)), config, _device(device))
 
 def _evaluate_into(run_dir:Path, agent, env, env_name:str, eval_episodes:int, video:bool, progress:bool):
     "eval.json (seeded deterministic episodes) and, if `video`, eval_video.mp4 of the first of them."
@@ -99,39 +123,78 @@ def train_run(env_name:str="reach",          # registered environment (see `sims
               total_timesteps:int|None=None, # env steps to train (None: the package default for this env)
               seed:int=0,                    # seed for weights, sampling and env resets
               n_envs:int|None=None,          # env copies stepped together (None: PPOConfig's default)
-              out_dir:str|Path|None=None,    # run directory (None: runs/<env>-<timestamp>)
+              out_dir:str|Path|None=None,    # run directory (None: runs/<env>-<timestamp>, made unique)
               device:str="cpu",              # torch device
-              resume:str|Path|None=None,     # checkpoint to continue training from
-              overwrite:bool=False,          # replace an existing out_dir
+              resume:str|Path|None=None,     # a run directory to continue in place, or a checkpoint file to start a new run from
+              overwrite:bool=False,          # replace an existing out_dir (only once the new run is complete)
               eval_episodes:int=50,          # deterministic evaluation episodes after training
               video:bool=True,               # record one evaluation episode as eval_video.mp4
-              progress:bool=True,            # progress bars
+              progress:bool=True,            # progress bars (one line every log_every updates when stderr is not a terminal)
+              tensorboard:bool=False,        # write TensorBoard event files into <run>/tensorboard
+              checkpoint_every:int|None=None, # rewrite <run>/checkpoint.pt every N updates (None: PPOConfig's default)
              ) -> Path:
     "Train PPO on `env_name`, evaluate it and write a run directory; returns its path."
     from simscaleai.sim import make_env
     _check_env_name(env_name)
     if total_timesteps is not None and total_timesteps < 1: raise UserError(f"--total-timesteps must be >= 1, got {total_timesteps}")
     if eval_episodes < 1: raise UserError(f"--eval-episodes must be >= 1, got {eval_episodes}")
-    out_dir = Path(out_dir) if out_dir is not None else default_run_dir(env_name)
+    if checkpoint_every is not None and checkpoint_every < 1: raise UserError(f"--checkpoint-every must be >= 1, got {checkpoint_every}")
+    _device(device)
+    if resume is not None and Path(resume).is_dir():
+        return _resume_run(Path(resume), env_name, total_timesteps, n_envs, out_dir, device, eval_episodes, video, progress, tensorboard, checkpoint_every)
     env = make_env(env_name)
     try:
-        agent = _make_agent(env, env_name, seed, n_envs, total_timesteps, device, resume, progress)
+        agent = _make_agent(env, env_name, seed, n_envs, total_timesteps, device, resume, progress, checkpoint_every)
+        budget = total_timesteps if resume is not None and total_timesteps is not None else agent.config.total_timesteps
         with contextlib.ExitStack() as stack:
-            run_dir = _open_run_dir(stack, out_dir, overwrite)
-            t0 = time.perf_counter()
-            history = agent.train(env, total_timesteps=total_timesteps if resume is not None else None)
-            train_s = time.perf_counter() - t0
-            agent.save(run_dir/"checkpoint.pt")
-            _write_json(run_dir/"history.json", history)
-            plot_history(history, run_dir/"curves.png", title=f"PPO on {env_name} (seed {agent.seed})")
-            _evaluate_into(run_dir, agent, env, env_name, eval_episodes, video, progress)
-            _write_json(run_dir/"run.json", {"env": env_name, "seed": agent.seed, "resumed_from": None if resume is None else str(resume),
-                                             "total_timesteps": agent.num_timesteps, "train_seconds": train_s,
-                                             "eval_episodes": eval_episodes, "eval_seed": EVAL_SEED, "device": device,
-                                             "config": {k: getattr(agent.config, k) for k in agent.config.__dataclass_fields__},
-                                             "versions": _versions()})
+            final = Path(out_dir) if out_dir is not None else default_run_dir(env_name)
+            run_dir = _claim_run_dir(stack, final, out_dir is None, overwrite)
+            if not run_dir.name.endswith(".partial"): final = run_dir     # (a claimed name may have a -2 suffix)
+            _train_into(run_dir, agent, env, env_name, budget, resume, device, eval_episodes, video, progress, tensorboard)
     finally: env.close()
-    return out_dir
+    return final
+
+# %% ../nbs/09_cli.ipynb #ec4528ac
+def _train_into(run_dir:Path, agent, env, env_name:str, budget:int, resumed_from, device:str, eval_episodes:int, video:bool,
+                progress:bool, tensorboard:bool):
+    "Train `agent` for `budget` more steps with its resumable checkpoint in `run_dir`, then write the run's results there."
+    meta = {"env": env_name, "seed": agent.seed, "resumed_from": None if resumed_from is None else str(resumed_from),
+            "eval_episodes": eval_episodes, "eval_seed": EVAL_SEED, "device": device, "status": "training"}
+    _write_json(run_dir/"run.json", meta)
+    t0 = time.perf_counter()
+    try:
+        if budget > 0: agent.train(env, total_timesteps=budget, checkpoint=run_dir/"checkpoint.pt",
+                                   tensorboard=run_dir/"tensorboard" if tensorboard else None)
+    except KeyboardInterrupt: raise                       # the checkpoint (if any) stays: --resume continues it
+    except BaseException:
+        if not (run_dir/"checkpoint.pt").exists() and not run_dir.name.endswith(".partial"): shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    train_s = time.perf_counter() - t0
+    agent.save(run_dir/"checkpoint.pt")
+    _write_json(run_dir/"history.json", agent.history)
+    plot_history(agent.history, run_dir/"curves.png", title=f"PPO on {env_name} (seed {agent.seed})")
+    _evaluate_into(run_dir, agent, env, env_name, eval_episodes, video, progress)
+    _write_json(run_dir/"run.json", {**meta, "status": "complete", "total_timesteps": agent.num_timesteps, "train_seconds": train_s,
+                                     "config": {k: getattr(agent.config, k) for k in agent.config.__dataclass_fields__},
+                                     "versions": _versions()})
+
+def _resume_run(run_dir:Path, env_name:str, total_timesteps, n_envs, out_dir, device:str, eval_episodes:int, video:bool,
+                progress:bool, tensorboard:bool, checkpoint_every) -> Path:
+    "Continue the run in `run_dir` in place, to the budget it was started with."
+    from simscaleai.sim import make_env
+    for flag, value in (("--total-timesteps", total_timesteps), ("--n-envs", n_envs), ("--out", out_dir)):
+        if value is not None: raise UserError(f"{flag} cannot be given with --resume RUN_DIR: the run continues to its own budget in its own directory")
+    meta = json.loads((run_dir/"run.json").read_text()) if (run_dir/"run.json").is_file() else {}
+    if meta.get("env", env_name) != env_name: raise UserError(f"--resume: {str(run_dir)!r} is a run of {meta['env']!r}, not {env_name!r}")
+    if not (run_dir/"checkpoint.pt").is_file(): raise UserError(f"--resume: {str(run_dir)!r} has no checkpoint.pt to continue from")
+    agent = _make_agent(None, env_name, 0, None, None, device, run_dir/"checkpoint.pt", progress, checkpoint_every)
+    remaining = (agent._target_timesteps or agent.num_timesteps) - agent.num_timesteps
+    if remaining <= 0 and meta.get("status") == "complete":
+        raise UserError(f"--resume: the run in {str(run_dir)!r} is already complete ({agent.num_timesteps} steps); nothing to continue")
+    env = make_env(env_name)
+    try: _train_into(run_dir, agent, env, env_name, remaining, meta.get("resumed_from"), device, eval_episodes, video, progress, tensorboard)
+    finally: env.close()
+    return run_dir
 
 # %% ../nbs/09_cli.ipynb #da7714a7
 EVAL_SEED = 10_000
@@ -157,10 +220,11 @@ def eval_checkpoint(checkpoint:str|Path,    # file written by PPOAgent.save / si
     agent = load_agent(checkpoint, device)
     env = make_env(env_name, render_mode="rgb_array" if video_dir is not None else None)
     try:
-        config = EvalConfig(n_episodes=episodes, seed=seed, deterministic=deterministic, progress=progress,
-                            save_videos=video_dir is not None, video_dir=str(video_dir or "eval_videos"))
-        try: return evaluate_policy(env, agent.predict, config)
-        except (ValueError, OSError) as e: raise UserError(str(e).splitlines()[0]) from None
+        try:
+            config = EvalConfig(n_episodes=episodes, seed=seed, deterministic=deterministic, progress=progress,
+                                save_videos=video_dir is not None, video_dir=str(video_dir or "eval_videos"))
+            return evaluate_policy(env, agent.predict, config)
+        except (TypeError, ValueError, OSError) as e: raise _user_error(e) from None
     finally: env.close()
 
 def format_metrics(results:dict) -> str:
@@ -177,13 +241,17 @@ def _add_train_parser(sub):
                                    "directory: checkpoint.pt, history.json, curves.png, eval.json, eval_video.mp4, run.json.")
     t.add_argument("env", help="environment name (see `simscale list-envs`)")
     t.add_argument("--total-timesteps", type=int, default=None, metavar="N",
-                   help=f"env steps to train (default: {DEFAULT_TIMESTEPS.get('reach')} for reach; with --resume: this many more)")
+                   help=f"env steps to train (default: {DEFAULT_TIMESTEPS.get('reach')} for reach; with --resume CHECKPOINT: this many more)")
     t.add_argument("--seed", type=int, default=0, help="seed for weights, sampling and env resets (default: 0)")
     t.add_argument("--n-envs", type=int, default=None, metavar="N", help="env copies stepped together (default: PPOConfig.n_envs)")
     t.add_argument("--out", default=None, metavar="DIR", help="run directory (default: runs/<env>-<timestamp>)")
     t.add_argument("--overwrite", action="store_true", help="replace the run directory if it exists")
     t.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-    t.add_argument("--resume", default=None, metavar="CHECKPOINT", help="continue training from this checkpoint")
+    t.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue an interrupted run in RUN_DIR to its original budget "
+                   "(or, given a checkpoint file, start a new run from it for --total-timesteps more steps)")
+    t.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+                   help="rewrite RUN_DIR/checkpoint.pt every N updates (default: PPOConfig.checkpoint_every; also every 10 min and on Ctrl-C/SIGTERM)")
+    t.add_argument("--tensorboard", action="store_true", help="log to TensorBoard in RUN_DIR/tensorboard (pip install 'simscaleai[tensorboard]')")
     t.add_argument("--eval-episodes", type=int, default=50, metavar="N", help="deterministic evaluation episodes (default: 50)")
     t.add_argument("--no-video", action="store_true", help="do not record the evaluation video")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -205,8 +273,12 @@ def _add_eval_parser(sub):
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 # %% ../nbs/09_cli.ipynb #a1e979f1
+class _Parser(argparse.ArgumentParser):
+    "argparse, but a usage error is one line (like every other user error), exit status 2."
+    def error(self, message): self.exit(2, f"{self.prog}: error: {message}\n")
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="simscale", description="SimScaleAI: train and evaluate RL policies for robot arms in MuJoCo.")
+    p = _Parser(prog="simscale", description="SimScaleAI: train and evaluate RL policies for robot arms in MuJoCo.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_train_parser(sub)
     _add_eval_parser(sub)
@@ -223,7 +295,8 @@ def main(argv:list|None=None) -> int:
             print("\n".join(list_envs()))
         elif args.command == "train":
             run = train_run(args.env, args.total_timesteps, args.seed, args.n_envs, args.out, args.device, args.resume,
-                            args.overwrite, args.eval_episodes, video=not args.no_video, progress=not args.no_progress)
+                            args.overwrite, args.eval_episodes, video=not args.no_video, progress=not args.no_progress,
+                            tensorboard=args.tensorboard, checkpoint_every=args.checkpoint_every)
             metrics = json.loads((run/"eval.json").read_text())
             print(format_metrics(metrics)); print(f"run directory: {run}")
         elif args.command == "eval":
@@ -235,9 +308,15 @@ def main(argv:list|None=None) -> int:
     except UserError as err:
         print(f"simscale: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("simscale: interrupted", file=sys.stderr)
-        return 130
+    except ImportError as err:
+        if "tensorboard" not in str(err): raise
+        print(f"simscale: error: --tensorboard: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as err:
+        signum, ckpt = getattr(err, "signum", signal.SIGINT), getattr(err, "checkpoint", None)
+        resume = f"; continue with: simscale train {args.env} --resume {Path(ckpt).parent}" if ckpt else ""
+        print(f"simscale: stopped by {signal.Signals(signum).name}{resume}", file=sys.stderr)
+        return 128 + signum
     return 0
 
 def _console():

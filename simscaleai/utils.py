@@ -156,7 +156,8 @@ def claim_dir(path,                # the directory to create
              ) -> Path:
     "Create `path` atomically (mode 0777 & ~umask) and return it: this process owns it. FileExistsError if taken (unique=False)."
     path = Path(path)
-    if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{path} exists and is not a directory")
+    for p in (path, *path.parents):
+        if p.exists() and not p.is_dir(): raise NotADirectoryError(f"{p} is a file, not a directory" if p != path else f"{path} exists and is not a directory")
     path.parent.mkdir(parents=True, exist_ok=True)
     for i in range(1, 10_000):
         candidate = path if i == 1 else path.with_name(f"{path.name}-{i}")
