@@ -165,8 +165,7 @@ def _train_into(run_dir:Path, agent, env, env_name:str, budget:int, resumed_from
     try:
         if budget > 0: agent.train(env, total_timesteps=budget, checkpoint=run_dir/"checkpoint.pt",
                                    tensorboard=run_dir/"tensorboard" if tensorboard else None)
-    except KeyboardInterrupt: raise                       # the checkpoint (if any) stays: --resume continues it
-    except BaseException:
+    except BaseException:     # a checkpoint stays for --resume; a claimed directory without one is this run's own: removed
         if not (run_dir/"checkpoint.pt").exists() and not run_dir.name.endswith(".partial"): shutil.rmtree(run_dir, ignore_errors=True)
         raise
     train_s = time.perf_counter() - t0
