@@ -35,6 +35,21 @@ def read_checkpoint(path, obs_dim:int, action_dim:int) -> dict:
     check_checkpoint(ckpt, str(path), obs_dim, action_dim)
     return ckpt
 
+def _to_torch(obj):
+    "numpy arrays -> tensors, recursively (checkpoints hold only tensors and plain Python data)."
+    if isinstance(obj, np.ndarray): return torch.from_numpy(np.ascontiguousarray(obj))
+    if isinstance(obj, dict): return {k: _to_torch(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)): return [_to_torch(v) for v in obj]
+    if isinstance(obj, (np.integer, np.floating, np.bool_)): return obj.item()
+    return obj
+
+def _to_numpy(obj):
+    "tensors -> numpy arrays, recursively."
+    if isinstance(obj, torch.Tensor): return obj.cpu().numpy()
+    if isinstance(obj, dict): return {k: _to_numpy(v) for k, v in obj.items()}
+    if isinstance(obj, list): return [_to_numpy(v) for v in obj]
+    return obj
+
 # %% ../../../nbs/06a_long_runs.ipynb #17f311b9
 def check_checkpoint(ckpt, where:str, obs_dim:int, action_dim:int):
     "Raise ValueError naming the first missing or malformed section of a checkpoint dict."

@@ -21,7 +21,7 @@ from ..runners import EnvRunner, env_spaces, make_runner
 from ..collect import RolloutCollector, normalize_observations
 from .ppo_update import ActorCritic, FlatPPO, ppo_loss_reference
 from .long_runs import (CKPT_FORMAT, CKPT_VERSION, read_checkpoint, StopOnSignal, TrainingInterrupted,
-                                            PeriodicCheckpoint, Progress, TensorBoardLog, planned_steps)
+                                            PeriodicCheckpoint, Progress, TensorBoardLog, planned_steps, _to_torch, _to_numpy)
 
 # %% auto #0
 __all__ = ['PPOConfig', 'PPOAgent', 'ActorCritic', 'RolloutBuffer', 'RunningMeanStd', 'flatten_obs', 'flat_obs_dim',
@@ -350,21 +350,6 @@ def train(self:PPOAgent,
     return self.history
 
 # %% ../../../nbs/07_ppo.ipynb #f89cad62
-def _to_torch(obj):
-    "numpy arrays -> tensors, recursively (checkpoints hold only tensors and plain Python data)."
-    if isinstance(obj, np.ndarray): return torch.from_numpy(np.ascontiguousarray(obj))
-    if isinstance(obj, dict): return {k: _to_torch(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)): return [_to_torch(v) for v in obj]
-    if isinstance(obj, (np.integer, np.floating, np.bool_)): return obj.item()
-    return obj
-
-def _to_numpy(obj):
-    "tensors -> numpy arrays, recursively."
-    if isinstance(obj, torch.Tensor): return obj.cpu().numpy()
-    if isinstance(obj, dict): return {k: _to_numpy(v) for k, v in obj.items()}
-    if isinstance(obj, list): return [_to_numpy(v) for v in obj]
-    return obj
-
 @patch
 def save(self:PPOAgent, path):
     "Write the whole agent to one file (tensors and plain data only: `torch.load(path, weights_only=True)` reads it), atomically."
