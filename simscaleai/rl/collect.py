@@ -124,7 +124,7 @@ def _record(self:RolloutCollector, g:int, t:int, buffer:RolloutBuffer, on_transi
     "The group's step results -> scaled rewards, bootstrap, buffer row, normaliser, episodes."
     r, s = self._r, self.runner.groups[g]
     try: new_obs, rewards, terminated, truncated, final_obs, valid, finished = self.runner.collect(g)
-    except (TypeError, ValueError) as e: raise type(e)(f"envs {s.start}..{s.stop - 1}, step {t} of the rollout: {e}") from e
+    except (TypeError, ValueError, RuntimeError) as e: raise type(e)(f"envs {s.start}..{s.stop - 1}, step {t} of the rollout: {e}") from e
     if not np.isfinite(rewards[valid]).all(): _raise_non_finite_reward(rewards, valid, s, t)
     done = terminated | truncated
     rewards = self._scale_rewards(s, rewards, valid, done)
