@@ -12,12 +12,21 @@ Pipeline:
    page title and lead paragraph, cell options become myst-nb tags (`echo: false` -> remove-input,
    `output: false` -> remove-output, `include: false` -> cell dropped, `code-fold` -> hide-input),
    Quarto callouts become MyST admonitions, links between notebooks point at the built pages.
+   show_doc entries are fixed (`fix_showdoc_md`): each heading carries the anchor nbdev's doc links use
+   (`ppo.html#ppoagent.predict`), the source link names the defining line (found with `inspect` on the
+   installed package; nbdev's ends in `#LNone`), signatures lose `__main__.` and the package's module
+   paths, a `*` in a docstring stays a star, absolute paths of this machine are shortened. A class's
+   public methods that its chapter does not document get their show_doc under the class. Every other
+   anchor nbdev's doc links point at (private helpers, whose code nbdev hides) is placed where the
+   name is defined.
 3. Sphinx with myst-nb (execution off: every output is the one committed in the notebook) and the
    furo theme, configured in tools/docs_conf/. Pages keep Quarto's names (00_sim.ipynb -> sim.html).
    The navigation is nbdev's sidebar (the one Quarto would show); an API reference page is made with
    nbdev's `show_doc` from the installed package. MathJax is served from the site (npm's
    mathjax@3, fetched by tools/setup.sh), so the pages load nothing from the network; the build
-   fails if any page would.
+   fails if any page would. The theme's additions (docs_conf/_static/simscaleai.css and .js): a wider
+   content column; equations, code and tables wider than it scroll with a visible scroll bar (display
+   math is first shrunk to 80% at most, to fit); figures open enlarged on a click.
 
 Every notebook nbdev sees (nbs/**.ipynb, `_`-prefixed ones skipped) becomes a page; a notebook that
 nbdev cannot process is still rendered (without its show_doc output) with a warning on the page.
@@ -183,12 +192,31 @@ def title_cell(meta):
     if meta.get('description'): src += f"\n{{.lead}}\n{str(meta['description']).strip()}\n"
     return src
 
-def convert_notebook(nb, rel, pages, note=None):
-    "A notebook processed by nbdev -> a notebook myst-nb renders as Quarto would."
+def _definitions_at(source_nb, proc_nb):
+    """Names the source notebook's code cells define, keyed by the id of the processed cell they end up
+    before (nbdev drops exported cells from the docs, keeping the other cells' ids)."""
+    kept = {c.get('id') for c in proc_nb.cells if c.get('id')}
+    res, pending = {}, []
+    for c in source_nb.cells:
+        if c.cell_type == 'code':
+            src = c.source if isinstance(c.source, str) else ''.join(c.source)
+            pending += _defined_names(split_directives(src)[1])
+        if c.get('id') in kept and pending:
+            res.setdefault(c.get('id'), []).extend(pending); pending = []
+    if pending: res[None] = pending           # after the last cell
+    return res
+
+def convert_notebook(nb, rel, pages, note=None, symbols=None, modules=(), source_nb=None):
+    """A notebook processed by nbdev -> a notebook myst-nb renders as Quarto would. With `symbols`, its
+    show_doc entries are fixed (see `fix_showdoc_md`), a class's public methods that the chapter does not
+    document get their show_doc under the class, and every anchor nbdev's doc links use exists."""
     import nbformat, yaml
     rel_dir = '' if str(Path(rel).parent) == '.' else str(Path(rel).parent)
     cells, has_title = [], False
+    seen, documented, classes, defs = set(), set(), [], []   # anchor ids; names with show_doc; (cell, cls, name, level); (pos, names)
+    def_at = _definitions_at(source_nb, nb) if symbols is not None and source_nb is not None else {}
     for cell in nb.cells:
+        if cell.get('id') in def_at: defs.append((len(cells), def_at[cell.get('id')]))
         src = cell.get('source', '')
         if isinstance(src, list): src = ''.join(src)
         if cell.cell_type == 'raw' and src.lstrip().startswith('---') and not has_title:
@@ -211,6 +239,7 @@ def convert_notebook(nb, rel, pages, note=None):
         if str(opts.get('warning', True)).lower() == 'false':
             outputs = [o for o in outputs if not (o.get('output_type') == 'stream' and o.get('name') == 'stderr')]
         if str(opts.get('output', True)).lower() == 'false': outputs = []
+        is_showdoc = bool(re.match(r'\s*show_doc\(', code))
         for o in outputs:
             data = o.get('data', {})
             data.pop('application/vnd.jupyter.widget-view+json', None) if 'text/plain' in data else None
@@ -218,6 +247,14 @@ def convert_notebook(nb, rel, pages, note=None):
                 md = data['text/markdown']
                 md = ''.join(md) if isinstance(md, list) else md
                 if md.lstrip().startswith('---\n'): md = md.lstrip()[4:]   # show_doc's rule: not allowed in an output
+                if is_showdoc and symbols is not None:
+                    arg = re.match(r'\s*show_doc\(\s*([\w.]+)', code)
+                    md, name, obj = fix_showdoc_md(md, symbols, modules, seen, fallback=arg and arg.group(1))
+                    if name:
+                        documented.add(name)
+                        if inspect.isclass(obj) and str(getattr(obj, '__module__', '')).split('.')[0] == symbols.lib:
+                            level = len(_HEADING.search(md).group(1))
+                            classes.append((data, obj, name, level))
                 data['text/markdown'] = convert_markdown(md, rel_dir, pages)
         cell.outputs = outputs
         if not code.strip() and not outputs: continue
@@ -231,6 +268,28 @@ def convert_notebook(nb, rel, pages, note=None):
         if re.match(r'\s*show_doc\(', code): tags.append('showdoc')
         if tags: cell.metadata['tags'] = list(dict.fromkeys(tags))
         cells.append(cell)
+    if symbols is not None:
+        # a class's public methods, documented under it when the chapter has no show_doc of them
+        for data, cls, name, level in classes:
+            extra = [render_show_doc(getattr(cls, a) if not isinstance(vars(cls)[a], property) else vars(cls)[a],
+                                     f'{name}.{a}', min(level + 1, 6), symbols, modules, seen)
+                     for a in documentable_members(cls) if f'{name}.{a}' not in documented]
+            if extra: data['text/markdown'] += '\n\n' + '\n\n'.join(convert_markdown(m, rel_dir, pages) for m in extra)
+        # anchors nbdev's doc links point at (`page.html#name`) that no show_doc heading carries: at the
+        # cell that defines the name, else at the top of the page
+        page_url = pages.get(rel, Path(rel).stem) + '.html'
+        remaining = set(symbols.anchors.get(page_url, set())) - seen
+        inserts = []
+        if None in def_at: defs.append((len(cells), def_at[None]))
+        for pos, names in defs:
+            ids = {anchor_id(n) for n in names} & remaining
+            if ids: inserts.append((pos, ids)); remaining -= ids
+        for pos, ids in reversed(inserts): cells.insert(pos, _anchor_cell(ids))
+        first = next((i for i, c in enumerate(cells) if c.cell_type == 'markdown' and c.source.lstrip().startswith('# ')), None)
+        shift = 0 if first is None else first + 1
+        if remaining:
+            log(f'{rel}: no definition found for doc-link anchors {sorted(remaining)}; placed at the top of the page')
+            cells.insert(shift, _anchor_cell(remaining))
     if not has_title:
         first = next((c for c in cells if c.cell_type == 'markdown'), None)
         if first is None or not first.source.lstrip().startswith('# '):
@@ -258,7 +317,10 @@ def page_name(proc_nb, rel):
     for c in nb.cells[:2]:
         if c.cell_type == 'raw' and c.source.lstrip().startswith('---'):
             out = (yaml.safe_load(c.source.strip().strip('-')) or {}).get('output-file')
-    stem = Path(out).stem if out else re.sub(r'^\d+[a-z]?_', '', Path(rel).stem)
+    if out: stem = Path(out).stem
+    else:                                # nbdev's own name (what its doc links use): numeric prefix off, lower case
+        from nbdev.doclinks import nbpath2html
+        stem = Path(nbpath2html(Path(rel).name)).stem
     parent = Path(rel).parent
     return str(parent/stem).replace(os.sep, '/') if str(parent) != '.' else stem
 
@@ -282,10 +344,10 @@ def exported_modules(cfg, notebooks, pages):
                 res[re.sub(r'\.__init__$', '', f'{cfg.lib_name}.{m.group(1)}')] = pages[rel]; break
     return res
 
-def api_reference(cfg, pages_by_url, module_pages):
+def api_reference(cfg, pages_by_url, module_pages, symbols):
     "Markdown of the API reference: nbdev's show_doc for every public symbol, from the installed package."
-    from nbdev.showdoc import show_doc
     syms = _modidx()
+    seen, where = set(), {}             # anchor ids on the page; id(object) -> where it is documented
     others = (set(syms) | set(module_pages)) - set(SPEC_API)
     modules = list(SPEC_API) + sorted(m for m in others if not m.endswith('._modidx'))
     out = ['# API reference\n',
@@ -315,37 +377,191 @@ def api_reference(cfg, pages_by_url, module_pages):
         for name in names:
             obj = getattr(mod, name, None)
             if obj is None or name in consts: continue
-            out.append(_show_doc_md(show_doc, obj, name, 3)); n_docs += 1
+            if id(obj) in where:            # re-exported by a second module: documented once
+                out.append(f'`{name}`: documented under {where[id(obj)]}.\n'); continue
+            where[id(obj)] = f'`{modname}`'
+            out.append(render_show_doc(obj, name, 3, symbols, [modname], seen) + '\n'); n_docs += 1
             if inspect.isclass(obj):
-                for attr, val in vars(obj).items():
-                    if attr.startswith('_'): continue
-                    if isinstance(val, (staticmethod, classmethod)): val = val.__func__
-                    if not (inspect.isfunction(val) or isinstance(val, property)): continue
-                    out.append(_show_doc_md(show_doc, getattr(obj, attr) if not isinstance(val, property) else val,
-                                            f'{name}.{attr}', 4))
+                for attr in documentable_members(obj):
+                    val = vars(obj)[attr]
+                    out.append(render_show_doc(val if isinstance(val, property) else getattr(obj, attr),
+                                               f'{name}.{attr}', 4, symbols, [modname], seen) + '\n')
         if consts:
             out.append('### Constants\n')
-            out += [f'- `{n}`: {_describe(getattr(mod, n))}' for n in consts]
+            out += [f'- `{n}`: {_describe(getattr(mod, n), symbols.base)}' for n in consts]
             out.append('')
             n_docs += len(consts)
     return '\n'.join(out), n_docs
 
-def _describe(value):
-    "One line for a module constant: its type and a short repr."
+def _describe(value, base=None):
+    "One line for a module constant: its type and a short repr, without the build machine's paths."
     shape = getattr(value, 'shape', None)
     kind = type(value).__name__ + (f' of shape {tuple(shape)}' if shape is not None else '')
-    r = repr(value).replace('\n', ' ')
+    r = scrub_paths(repr(value).replace('\n', ' '), base)
     r = re.sub(r'\s+', ' ', r)
     return f'{kind}, `{r[:117] + "..." if len(r) > 120 else r}`'
 
-def _show_doc_md(show_doc, obj, name, level):
-    try:
-        md = show_doc(obj, name=name, title_level=level)._repr_markdown_()
+_ABS_PATH = re.compile(r"(?<![\w.:/])/(?:tmp|home|work|root|Users|var|opt|private|mnt|srv|build|usr)/[^\s'\"`)\]},]*")
+
+def scrub_paths(text, base=None):
+    """Absolute paths of the machine that built the site -> a path that means something to a reader:
+    inside the package `.../simscaleai/sim/assets`, anything else `.../last/two`."""
+    if base:
+        text = text.replace(str(base) + os.sep, '.../')
+    def short(m):
+        parts = [p for p in m.group(0).split('/') if p]
+        return '.../' + '/'.join(parts[-2:])
+    return _ABS_PATH.sub(short, text)
+
+# ---------------------------------------------------------------- show_doc output: anchors, source links, leaks
+
+_HEADING = re.compile(r'^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$', re.M)
+_ANY_SOURCE_LINK = re.compile(r'^[ \t]*(?:\[source\]\([^)\s]*\)(?:\{[^}]*\})?|<a class="showdoc-source"[^>]*>source</a>)[ \t]*\n?', re.M)
+_FENCE = re.compile(r'^```[^\n]*\n(.*?)^```[ \t]*$', re.M | re.S)
+
+def anchor_id(name):
+    "The anchor nbdev's doc links use for a symbol (`PPOAgent.predict` -> `ppoagent.predict`)."
+    return name.strip().replace('\\', '').lower()
+
+class Symbols:
+    """The package's documented names: resolved by import (from the module a page exports, then every
+    module nbdev indexed, then the package itself), with a source link computed from the installed file
+    (nbdev's own link ends in `#LNone` for fully qualified names) and the anchors other pages link to."""
+    def __init__(self, cfg):
+        self.lib = cfg.lib_name
+        self.git_url, self.branch = (cfg.get('git_url', '') or '').rstrip('/'), cfg.get('branch', 'main') or 'main'
+        self.syms = _modidx()
+        self.modules = [m for m in self.syms if not m.endswith('._modidx')]
+        try: self.base = Path(importlib.import_module(self.lib).__file__).resolve().parent.parent
+        except Exception: self.base = None
+        self.anchors = {}                       # page url ('ppo.html') -> anchor ids doc links point at
+        for entries in self.syms.values():
+            for url, *_ in entries.values():
+                page, _, frag = str(url).partition('#')
+                if frag: self.anchors.setdefault(page, set()).add(frag)
+
+    def resolve(self, name, modules=()):
+        name = name.strip().replace('\\', '')
+        if not re.fullmatch(r'[A-Za-z_][\w.]*', name): return None
+        for modname in dict.fromkeys([*modules, *self.modules, self.lib]):
+            try: obj = importlib.import_module(modname)
+            except Exception: continue
+            for part in name.split('.'):
+                try: obj = inspect.getattr_static(obj, part) if inspect.isclass(obj) else getattr(obj, part)
+                except AttributeError: obj = None; break
+            if obj is not None: return obj
+        return None
+
+    def source(self, obj):
+        "GitHub link to the line that defines `obj` in the installed package, or None."
+        if isinstance(obj, property): obj = obj.fget
+        if isinstance(obj, (staticmethod, classmethod)): obj = obj.__func__
+        try:
+            obj = inspect.unwrap(obj)
+            path = Path(inspect.getsourcefile(obj)).resolve()
+            line = inspect.getsourcelines(obj)[1]
+            rel = path.relative_to(self.base)
+        except Exception: return None
+        if not self.git_url or not line: return None
+        return f'{self.git_url}/blob/{self.branch}/{rel.as_posix()}#L{line}'
+
+def _escape_stars(text):
+    "Escape `*` outside code spans, so that a `*args` in a docstring cannot start or end emphasis."
+    parts = re.split(r'(`+[^`]*`+)', text)
+    return ''.join(p if i % 2 else re.sub(r'(?<!\\)\*', r'\\*', p) for i, p in enumerate(parts))
+
+def clean_signature(code, lib):
+    "Type annotations without `__main__.` (nbdev runs the notebook there) or the package's module path."
+    out = []
+    for line in code.split('\n'):
+        m = re.search(r'\s#\s', line)
+        head, tail = (line[:m.start()], line[m.start():]) if m else (line, '')
+        head = re.sub(r'\b__main__\.', '', head)
+        if lib: head = re.sub(rf'\b{re.escape(lib)}(?:\.[a-z_][a-z0-9_]*)*\.(?=[A-Za-z_])', '', head)
+        out.append(head + tail)
+    return '\n'.join(out)
+
+def fix_showdoc_md(md, symbols, modules=(), seen=None, obj=None, fallback=None):
+    """One show_doc entry (nbdev's Markdown): an anchor with nbdev's id on its heading, a source link
+    with a real line number (or none), a signature without `__main__.`, the docstring's `*` kept literal.
+    Returns (markdown, documented name, resolved object)."""
+    md = md.replace('\n---\n', '\n').lstrip('-\n ')
+    h = _HEADING.search(md)
+    if not h: return re.sub(r'\b__main__\.', '', md), None, None
+    name = h.group(2).strip().strip('`')
+    if obj is None: obj = symbols.resolve(name, modules)
+    if obj is None and fallback: obj = symbols.resolve(fallback, modules)   # show_doc(x, name='...')
+    md = scrub_paths(_ANY_SOURCE_LINK.sub('', md), symbols.base)
+    h = _HEADING.search(md)
+    lead = ''
+    aid = anchor_id(name)
+    from docutils.nodes import make_id
+    if aid in (make_id(name), re.sub(r'[^\w\- ]', '', name.lower()).replace(' ', '-')):
+        if seen is not None: seen.add(aid)     # the heading's section already has this id
+    elif seen is None or aid not in seen:
+        lead += f'<span class="showdoc-anchor" id="{html_escape(aid)}"></span>'
+        if seen is not None: seen.add(aid)
+    url = symbols.source(obj) if obj is not None else None
+    if url: lead += f'<a class="showdoc-source" href="{html_escape(url)}" target="_blank" rel="noopener">source</a>'
+    md = md[:h.start()] + (lead + '\n\n' if lead else '') + md[h.start():]
+    f = _FENCE.search(md)
+    if f:
+        md = md[:f.start(1)] + clean_signature(f.group(1), symbols.lib) + md[f.end(1):]
+        f = _FENCE.search(md)
+        rest = md[f.end():]
+        d = re.match(r'(\s*\n)([ \t]*)\*(.+)\*[ \t]*(?=\n|$)', rest)   # fastcore puts the first docstring line in *...*
+        if d: rest = f'{d.group(1)}{d.group(2)}*{_escape_stars(d.group(3))}*' + rest[d.end():]
+        md = md[:f.end()] + rest
+    md = re.sub(r'\b__main__\.', '', md)
+    return md, name, obj
+
+def html_escape(s):
+    import html
+    return html.escape(str(s), quote=True)
+
+def documentable_members(cls):
+    "Public methods and properties a class defines itself (not inherited), in definition order."
+    res = []
+    for attr, val in vars(cls).items():
+        if attr.startswith('_'): continue
+        if isinstance(val, (staticmethod, classmethod)): val = val.__func__
+        if inspect.isfunction(val) or isinstance(val, property): res.append(attr)
+    return res
+
+def render_show_doc(obj, name, level, symbols, modules=(), seen=None):
+    "nbdev's show_doc of `obj` as fixed Markdown (or a short note when it fails)."
+    from nbdev.showdoc import show_doc
+    try: md = show_doc(obj, name=name, title_level=level)._repr_markdown_()
     except Exception as e:
-        warn(f'API reference: show_doc({name}) failed ({type(e).__name__}: {e})')
+        warn(f'show_doc({name}) failed ({type(e).__name__}: {e})')
         return f'{"#"*level} {name}\n\n*(show_doc failed: `{type(e).__name__}`)*\n'
-    md = md.replace('\n---\n', '\n').lstrip('-\n ')      # one heading per symbol, no rules in between
-    return convert_markdown(md, '', {}) + '\n'
+    return fix_showdoc_md(md, symbols, modules, seen, obj=obj)[0]
+
+def _defined_names(code):
+    "Names a code cell defines (functions, classes, their methods; nbdev's `@patch` as `Class.method`)."
+    import ast
+    from nbdev.showdoc import showdoc_nm
+    try: tree = ast.parse(code)
+    except SyntaxError: return []
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            try: names += list(showdoc_nm(node)) if isinstance(showdoc_nm(node), (list, tuple)) else [showdoc_nm(node)]
+            except Exception: names.append(node.name)
+            if isinstance(node, ast.ClassDef):
+                names += [f'{node.name}.{b.name}' for b in node.body
+                          if isinstance(b, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return [str(n) for n in names]
+
+def _anchor_cell(ids):
+    import nbformat
+    spans = ''.join(f'<span class="showdoc-anchor" id="{html_escape(i)}"></span>' for i in sorted(ids))
+    c = nbformat.v4.new_markdown_cell(f'<div class="doc-anchors">{spans}</div>')
+    c.metadata['tags'] = ['anchors']
+    return c
 
 # ---------------------------------------------------------------- MathJax, site checks
 
@@ -444,13 +660,18 @@ def build(root, out=None, strict=False, n_workers=2):
     src.mkdir(parents=True)
     shutil.copytree(CONF_DIR, src, dirs_exist_ok=True)
     import nbformat
+    symbols = Symbols(cfg)
+    module_pages = exported_modules(cfg, notebooks, pages)
+    page_modules = {}
+    for mod, page in module_pages.items(): page_modules.setdefault(page, []).append(mod)
     for rel, name in pages.items():
         nb = nbformat.read(procs[rel], as_version=4)
         note = None
         if Path(rel) in failed:
             note = ('This page was built without its API documentation: nbdev could not process the notebook '
                     f'for the docs:\n\n```text\n{failed[Path(rel)][1][:600]}\n```')
-        nb = convert_notebook(nb, rel, pages, note)
+        nb = convert_notebook(nb, rel, pages, note, symbols, page_modules.get(name, []),
+                              nbformat.read(cfg.nbs_path/rel, as_version=4))
         dest = src/(name + '.ipynb')
         dest.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, dest)
@@ -462,7 +683,7 @@ def build(root, out=None, strict=False, n_workers=2):
             (src/rel).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(f, src/rel)
 
     pages_by_url = {name + '.html': name for name in pages.values()}
-    api_md, n_docs = api_reference(cfg, pages_by_url, exported_modules(cfg, notebooks, pages))
+    api_md, n_docs = api_reference(cfg, pages_by_url, module_pages, symbols)
     (src/'api.md').write_text(api_md)
     log(f'API reference: {n_docs} public symbols')
 
