@@ -6,13 +6,14 @@ Docs: https://simscaleai.github.io/simscaleai/utils.html.md"""
 
 # %% ../nbs/00_utils.ipynb #cbf794e2
 from __future__ import annotations
-import contextlib, math, os, tempfile
+import contextlib, math, os, shutil, tempfile
 from pathlib import Path
 
 import numpy as np
 
 # %% auto #0
-__all__ = ['check_int', 'check_real', 'check_bool', 'check_str', 'check_array', 'atomic_write', 'episode_seed']
+__all__ = ['check_int', 'check_real', 'check_bool', 'check_str', 'check_array', 'atomic_path', 'atomic_write', 'atomic_dir',
+           'episode_seed']
 
 # %% ../nbs/00_utils.ipynb #8dc24396
 def _is_int(x) -> bool: return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
@@ -99,6 +100,25 @@ def _umask() -> int:
     return mask
 
 @contextlib.contextmanager
+def atomic_path(path,                # final file name
+                private:bool=False,  # final mode 0600 instead of 0666 & ~umask
+                overwrite:bool=True, # False: raise FileExistsError if `path` exists when the write completes
+               ):
+    "A temporary file name beside `path` (same suffix); on a clean exit fsync it and rename it onto `path`, else delete it."
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".partial{path.suffix}")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb") as f: os.fsync(f.fileno())
+        os.chmod(tmp, 0o600 if private else 0o666 & ~_umask())
+        if not overwrite and path.exists(): raise FileExistsError(f"{path} already exists; not overwriting it")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
+        raise
+
+@contextlib.contextmanager
 def atomic_write(path,                # final file name
                  mode:str="wb",       # "wb" or "w"
                  private:bool=False,  # final mode 0600 instead of 0666 & ~umask
@@ -106,17 +126,26 @@ def atomic_write(path,                # final file name
                  **open_kwargs):      # passed to open(), e.g. encoding="utf-8"
     "Open a temporary file beside `path`; on a clean exit fsync it and rename it onto `path`, else delete it."
     if mode not in ("w", "wb"): raise ValueError(f"atomic_write: mode must be 'w' or 'wb', got {mode!r}")
+    with atomic_path(path, private, overwrite) as tmp, open(tmp, mode, **open_kwargs) as f:
+        yield f
+
+# %% ../nbs/00_utils.ipynb #4002b343
+@contextlib.contextmanager
+def atomic_dir(path,                  # final directory
+               overwrite:bool=False,  # replace an existing `path` (only once the new one is complete)
+              ):
+    "A temporary directory beside `path`; on a clean exit it replaces `path`, else it is deleted. FileExistsError up front if `path` exists."
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if path.exists() and not overwrite: raise FileExistsError(f"{path} already exists; not overwriting it")
+    if path.exists() and not path.is_dir(): raise NotADirectoryError(f"{path} exists and is not a directory")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
     try:
-        with os.fdopen(fd, mode, **open_kwargs) as f:
-            yield f
-            f.flush(); os.fsync(f.fileno())
-        os.chmod(tmp, 0o600 if private else 0o666 & ~_umask())
-        if not overwrite and path.exists(): raise FileExistsError(f"{path} already exists; not overwriting it")
+        yield tmp
+        if path.exists(): shutil.rmtree(path)
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 # %% ../nbs/00_utils.ipynb #c2070de1

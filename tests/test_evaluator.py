@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from simscaleai.rl.evaluator import EvalConfig, evaluate_policy, takes_deterministic
-from simscaleai.sim import make_env
+from simscaleai.sim import make_env, scripted_reach_action
+from simscaleai.testing import CountRender
 
 METRICS = ["success_rate", "mean_reward", "std_reward", "mean_length", "min_reward", "max_reward"]
 
@@ -63,9 +64,7 @@ print(f"Max reward:    {results['max_reward']:.2f}")
 '''
 
 
-def ik_action(obs, scale=0.05):
-    "Scripted IK toward the target, gripper open."
-    return np.r_[np.clip((obs["target_pos"] - obs["ee_pos"]) / scale, -1.0, 1.0), 1.0].astype(np.float32)
+ik_action = scripted_reach_action    # the sim package's scripted reach controller (action scale 0.05 m, gripper open)
 
 
 class ScriptedAgent:
@@ -274,9 +273,6 @@ def test_progress_bar_on_and_off(env, capsys):
 
 
 # ---- Rendering and videos ----
-class CountRender(gym.Wrapper):
-    def __init__(self, env): super().__init__(env); self.renders = 0
-    def render(self): self.renders += 1; return self.env.render()
 
 
 def test_nothing_renders_when_both_off(renv):
@@ -338,17 +334,18 @@ def test_error_mid_run_leaves_only_complete_videos(renv, tmp_path):
 
 
 # ---- Bad input ----
-BAD_CONFIGS = [
-    (dict(n_episodes=0), ValueError, "EvalConfig.n_episodes must be >= 1, got 0"),
-    (dict(n_episodes=-3), ValueError, "EvalConfig.n_episodes must be >= 1, got -3"),
-    (dict(max_steps=0), ValueError, "EvalConfig.max_steps must be >= 1, got 0"),
-    (dict(n_episodes=1.5), TypeError, "EvalConfig.n_episodes must be an int >= 1, got 1.5 (float)"),
-    (dict(max_steps="200"), TypeError, "EvalConfig.max_steps must be an int >= 1, got '200' (str)"),
+BAD_CONFIGS = [   # TypeError: wrong type; ValueError: wrong value
+    (dict(n_episodes=0), ValueError, "EvalConfig.n_episodes must be an int >= 1, got 0"),
+    (dict(n_episodes=-3), ValueError, "EvalConfig.n_episodes must be an int >= 1, got -3"),
+    (dict(max_steps=0), ValueError, "EvalConfig.max_steps must be an int >= 1, got 0"),
+    (dict(n_episodes=1.5), TypeError, "EvalConfig.n_episodes must be an int, got 1.5 (float)"),
+    (dict(max_steps="200"), TypeError, "EvalConfig.max_steps must be an int, got '200' (str)"),
     (dict(n_episodes=True), TypeError, "EvalConfig.n_episodes must be an int"),
-    (dict(seed=-1), ValueError, "EvalConfig.seed must be >= 0, got -1"),
-    (dict(deterministic="yes"), TypeError, "EvalConfig.deterministic must be a bool"),
+    (dict(seed=-1), ValueError, "EvalConfig.seed must be an int >= 0, got -1"),
+    (dict(deterministic="yes"), TypeError, "EvalConfig.deterministic must be True or False"),
     (dict(video_dir=None), TypeError, "EvalConfig.video_dir must be a non-empty path"),
-    (dict(fps=-1), ValueError, "EvalConfig.fps must be a positive number"),
+    (dict(fps=-1), ValueError, "EvalConfig.fps must be a finite number > 0"),
+    (dict(fps="30"), TypeError, "EvalConfig.fps must be a number or None"),
 ]
 
 
@@ -361,7 +358,7 @@ def test_bad_config(kw, exc, msg):
 def test_config_changed_after_construction_is_checked(env):
     cfg = EvalConfig()
     cfg.n_episodes = 0
-    with pytest.raises(ValueError, match="n_episodes must be >= 1, got 0"): evaluate_policy(env, ik_action, cfg)
+    with pytest.raises(ValueError, match="n_episodes must be an int >= 1, got 0"): evaluate_policy(env, ik_action, cfg)
 
 
 BAD_POLICIES = [

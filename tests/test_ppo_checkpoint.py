@@ -6,7 +6,10 @@ import torch
 
 import simscaleai.rl.agents.ppo as ppo
 from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig
-from ppo_toy_envs import ToyReach, Countdown, small_config, comparable
+from simscaleai.testing import ToyReach, Countdown, SMALL_PPO, without_timing as comparable
+
+
+def small_config(**kw): return PPOConfig(**{**SMALL_PPO, **kw})
 
 
 def trained(steps=512, **kw):
@@ -174,35 +177,36 @@ def test_callback_can_stop_training():
 
 
 # ---------------------------------------------------------------- bad input
-@pytest.mark.parametrize("field,value,message", [
-    ("batch_size", 4096, "PPOConfig.batch_size must be <= n_steps=2048"),
-    ("batch_size", 0, "PPOConfig.batch_size must be a positive int, got 0"),
-    ("lr", 0.0, "PPOConfig.lr must be > 0, got 0.0"),
-    ("lr", -1e-3, "PPOConfig.lr must be > 0"),
-    ("lr", float("nan"), "PPOConfig.lr must be finite"),
-    ("gamma", 0.0, "PPOConfig.gamma must be in (0, 1], got 0.0"),
-    ("gamma", 1.01, "PPOConfig.gamma must be in (0, 1]"),
-    ("gae_lambda", -0.1, "PPOConfig.gae_lambda must be in [0, 1]"),
-    ("clip_epsilon", 0, "PPOConfig.clip_epsilon must be > 0"),
-    ("entropy_coef", -0.01, "PPOConfig.entropy_coef must be >= 0"),
-    ("value_loss_coef", -1, "PPOConfig.value_loss_coef must be >= 0"),
-    ("max_grad_norm", 0, "PPOConfig.max_grad_norm must be > 0"),
-    ("n_steps", 0, "PPOConfig.n_steps must be a positive int"),
-    ("n_steps", 2050, "PPOConfig.n_steps must be divisible by n_envs=16"),
-    ("n_epochs", 2.0, "PPOConfig.n_epochs must be an int, got 2.0"),
-    ("hidden_dim", True, "PPOConfig.hidden_dim must be an int, got True"),
-    ("total_timesteps", -5, "PPOConfig.total_timesteps must be a positive int"),
-    ("n_envs", 0, "PPOConfig.n_envs must be a positive int"),
-    ("env_workers", -1, "PPOConfig.env_workers must be >= 0"),
-    ("target_kl", 0.0, "PPOConfig.target_kl must be None or > 0"),
-    ("normalize_obs", 1, "PPOConfig.normalize_obs must be a bool, got 1"),
-    ("lr", "3e-4", "PPOConfig.lr must be a number, got '3e-4'"),
-    ("torch_threads", 0, "PPOConfig.torch_threads must be None or >= 1"),
-    ("seed", -1, "PPOConfig.seed must be None or an int in [0, 2**63)"),
-    ("obs_clip", 0, "PPOConfig.obs_clip must be > 0"),
+@pytest.mark.parametrize("field,value,exc,message", [   # TypeError: wrong type; ValueError: wrong value
+    ("batch_size", 4096, ValueError, "PPOConfig.batch_size must be <= n_steps=2048"),
+    ("batch_size", 0, ValueError, "PPOConfig.batch_size must be an int >= 1, got 0"),
+    ("lr", 0.0, ValueError, "PPOConfig.lr must be a finite number > 0, got 0.0"),
+    ("lr", -1e-3, ValueError, "PPOConfig.lr must be a finite number > 0"),
+    ("lr", float("nan"), ValueError, "PPOConfig.lr must be a finite number"),
+    ("gamma", 0.0, ValueError, "PPOConfig.gamma must be a finite number > 0 and <= 1, got 0.0"),
+    ("gamma", 1.01, ValueError, "PPOConfig.gamma must be a finite number > 0 and <= 1"),
+    ("gae_lambda", -0.1, ValueError, "PPOConfig.gae_lambda must be a finite number >= 0 and <= 1"),
+    ("clip_epsilon", 0, ValueError, "PPOConfig.clip_epsilon must be a finite number > 0"),
+    ("entropy_coef", -0.01, ValueError, "PPOConfig.entropy_coef must be a finite number >= 0"),
+    ("value_loss_coef", -1, ValueError, "PPOConfig.value_loss_coef must be a finite number >= 0"),
+    ("max_grad_norm", 0, ValueError, "PPOConfig.max_grad_norm must be a finite number > 0"),
+    ("n_steps", 0, ValueError, "PPOConfig.n_steps must be an int >= 1"),
+    ("n_steps", 2050, ValueError, "PPOConfig.n_steps must be divisible by n_envs=16"),
+    ("n_epochs", 2.0, TypeError, "PPOConfig.n_epochs must be an int, got 2.0"),
+    ("hidden_dim", True, TypeError, "PPOConfig.hidden_dim must be an int, got True"),
+    ("total_timesteps", -5, ValueError, "PPOConfig.total_timesteps must be an int >= 1"),
+    ("n_envs", 0, ValueError, "PPOConfig.n_envs must be an int >= 1"),
+    ("env_workers", -1, ValueError, "PPOConfig.env_workers must be an int >= 0"),
+    ("target_kl", 0.0, ValueError, "PPOConfig.target_kl must be a finite number > 0"),
+    ("target_kl", "0.01", TypeError, "PPOConfig.target_kl must be a number or None"),
+    ("normalize_obs", 1, TypeError, "PPOConfig.normalize_obs must be True or False, got 1"),
+    ("lr", "3e-4", TypeError, "PPOConfig.lr must be a number, got '3e-4'"),
+    ("torch_threads", 0, ValueError, "PPOConfig.torch_threads must be an int >= 1"),
+    ("seed", -1, ValueError, "PPOConfig.seed must be an int >= 0"),
+    ("obs_clip", 0, ValueError, "PPOConfig.obs_clip must be a finite number > 0"),
 ])
-def test_bad_config_names_the_field(field, value, message):
-    with pytest.raises((ValueError, TypeError)) as e:
+def test_bad_config_names_the_field(field, value, exc, message):
+    with pytest.raises(exc) as e:
         PPOConfig(**{field: value})
     assert message in str(e.value)
 
@@ -214,11 +218,11 @@ def test_config_mutated_after_construction_is_checked_by_the_agent():
         PPOAgent(4, 2, config)
 
 
-@pytest.mark.parametrize("obs_dim,action_dim,message", [
-    (0, 2, "obs_dim must be a positive int, got 0"), (4, -1, "action_dim must be a positive int, got -1"),
-    (4.0, 2, "obs_dim must be a positive int, got 4.0")])
-def test_bad_dims(obs_dim, action_dim, message):
-    with pytest.raises(ValueError, match=message):
+@pytest.mark.parametrize("obs_dim,action_dim,exc,message", [
+    (0, 2, ValueError, "obs_dim must be an int >= 1, got 0"), (4, -1, ValueError, "action_dim must be an int >= 1, got -1"),
+    (4.0, 2, TypeError, "obs_dim must be an int, got 4.0")])
+def test_bad_dims(obs_dim, action_dim, exc, message):
+    with pytest.raises(exc, match=message):
         PPOAgent(obs_dim, action_dim)
 
 
@@ -230,7 +234,7 @@ def test_bad_envs_and_observations():
         PPOAgent(4, 3, small_config()).train(ToyReach())
     with pytest.raises(TypeError, match="env must be a gymnasium Env or VectorEnv, got str"):
         agent.train("reach")
-    with pytest.raises(ValueError, match="total_timesteps must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="total_timesteps must be an int >= 1, got 0"):
         agent.train(ToyReach(), total_timesteps=0)
     with pytest.raises(ValueError, match="observation flattens to 3 values, but the agent has obs_dim=4"):
         agent.predict(np.zeros(3))

@@ -6,39 +6,16 @@ import torch
 import gymnasium as gym
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
-from simscaleai.rl.agents.ppo import (PPOAgent, PPOConfig, ActorCritic, RolloutBuffer, gae_advantages, _FlatPPO,
-                                     _ppo_head_grads_numpy, _ppo_head_grads_torch)
-from ppo_toy_envs import ToyReach, Countdown, BadCopyEnv, small_config, comparable
+from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig, ActorCritic, RolloutBuffer, gae_advantages
+from simscaleai.rl.agents.ppo_update import FlatPPO, ppo_loss_reference
+from simscaleai.testing import (ToyReach, Countdown, BadCopyEnv, SMALL_PPO, gae_brute_force, gae_python_loop,
+                                without_timing as comparable)
+
+
+def small_config(**kw): return PPOConfig(**{**SMALL_PPO, **kw})
 
 
 # ---------------------------------------------------------------- GAE
-def gae_brute_force(rewards, values, dones, last_value, gamma, lam):
-    T, N = rewards.shape
-    next_values = np.vstack([values[1:], last_value[None]])
-    deltas = rewards + gamma * (1 - dones) * next_values - values
-    adv = np.zeros((T, N))
-    for n in range(N):
-        for t in range(T):
-            for l in range(T - t):
-                adv[t, n] += (gamma * lam) ** l * deltas[t + l, n]
-                if dones[t + l, n]:
-                    break
-    return adv
-
-
-def gae_python_loop(rewards, values, dones, last_value, gamma, lam):
-    T, N = rewards.shape
-    adv = np.zeros((T, N))
-    for n in range(N):
-        next_adv, next_value = 0.0, float(last_value[n])
-        for t in reversed(range(T)):
-            nd = 1.0 - float(dones[t, n])
-            delta = float(rewards[t, n]) + gamma * nd * next_value - float(values[t, n])
-            next_adv = delta + gamma * lam * nd * next_adv
-            adv[t, n], next_value = next_adv, float(values[t, n])
-    return adv
-
-
 @pytest.mark.parametrize("gamma,lam", [(0.99, 0.95), (0.9, 0.0), (1.0, 1.0), (0.5, 0.3)])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_gae_vectorised_equals_loop_and_brute_force(gamma, lam, seed):
@@ -150,25 +127,11 @@ def test_unfaithful_env_copies_are_reported():
 
 
 # ---------------------------------------------------------------- the hand-written gradient
-def reference_loss(policy, obs, act, old_lp, ret, adv, eps, vc, ec, norm_adv, clip_value):
-    lp, v, ent = policy.evaluate_actions(obs, act)
-    a = (adv - adv.mean()) / (adv.std() + 1e-8) if norm_adv else adv
-    ratio = (lp - old_lp).exp()
-    pl = -torch.min(ratio * a, ratio.clamp(1 - eps, 1 + eps) * a).mean()
-    if clip_value:
-        old_v = ret - adv
-        v_clipped = old_v + (v - old_v).clamp(-eps, eps)
-        vl = torch.max((v - ret) ** 2, (v_clipped - ret) ** 2).mean()
-    else:
-        vl = ((v - ret) ** 2).mean()
-    return pl + vc * vl - ec * ent.mean(), pl, vl
-
-
-@pytest.mark.parametrize("head_grads", [_ppo_head_grads_numpy, _ppo_head_grads_torch])
+@pytest.mark.parametrize("xp", [np, torch])
 @pytest.mark.parametrize("clip_value", [False, True])
 @pytest.mark.parametrize("norm_adv", [True, False])
 @pytest.mark.parametrize("n_layers", [1, 2, 3])
-def test_flat_gradient_equals_autograd(clip_value, norm_adv, n_layers, head_grads):
+def test_flat_gradient_equals_autograd(clip_value, norm_adv, n_layers, xp):
     torch.manual_seed(n_layers)
     policy = ActorCritic(7, 3, hidden_dim=16, n_layers=n_layers, init_log_std=-0.4).double()
     with torch.no_grad():
@@ -179,12 +142,12 @@ def test_flat_gradient_equals_autograd(clip_value, norm_adv, n_layers, head_grad
     old_lp = policy.evaluate_actions(obs, act)[0].detach() + 0.4 * torch.randn(B, dtype=torch.float64)
     ret, adv = torch.randn(B, dtype=torch.float64), torch.randn(B, dtype=torch.float64)
     args = (0.2, 0.5, 0.01, norm_adv, clip_value)
-    loss, pl, vl = reference_loss(policy, obs, act, old_lp, ret, adv, *args)
+    loss, reference_stats = ppo_loss_reference(policy, obs, act, old_lp, ret, adv, *args)
     grads = torch.autograd.grad(loss, list(policy.parameters()))
-    flat = _FlatPPO(policy)
-    flat.head_grads = head_grads
+    flat = FlatPPO(policy)
+    flat.xp = xp                            # numpy (the CPU path) or torch (the accelerator path)
     stats = flat.loss_and_grad(obs, act, old_lp, ret, adv, *args)
-    np.testing.assert_allclose(stats[:3], [loss.item(), pl.item(), vl.item()], atol=1e-12, rtol=0)
+    np.testing.assert_allclose(stats, reference_stats, atol=1e-10, rtol=0)
     for p, g in zip(policy.parameters(), grads):
         off = p.data.storage_offset()
         torch.testing.assert_close(flat.flat.grad[off:off + p.numel()].view_as(p), g, atol=1e-10, rtol=1e-10)
@@ -193,7 +156,7 @@ def test_flat_gradient_equals_autograd(clip_value, norm_adv, n_layers, head_grad
 
 def test_flat_clip_grad_norm_matches_torch():
     policy = ActorCritic(5, 2, hidden_dim=8, n_layers=1)
-    flat = _FlatPPO(policy)
+    flat = FlatPPO(policy)
     flat.flat.grad.copy_(torch.randn_like(flat.flat) * 3)
     grads = [flat.flat.grad[p.data.storage_offset():p.data.storage_offset() + p.numel()].view_as(p).clone() for p in policy.parameters()]
     for p, g in zip(policy.parameters(), grads):
@@ -255,7 +218,7 @@ def test_observation_normalisation_is_applied_stored_and_frozen():
 
 
 def test_reward_scaling_divides_by_running_std_of_discounted_return():
-    from simscaleai.rl.agents.ppo import RunningMeanStd
+    from simscaleai.rl.rollouts import RunningMeanStd
     cfg = PPOConfig(n_steps=40, batch_size=8, n_epochs=1, n_envs=2, env_workers=0, normalize_obs=False, seed=0, progress_bar=False)
     agent = PPOAgent(1, 1, cfg)
     h = agent.train(Countdown(5, terminate=True), total_timesteps=1)      # terminations only: no bootstrap folded in
@@ -273,3 +236,12 @@ def test_reward_scaling_divides_by_running_std_of_discounted_return():
     off = PPOAgent(1, 1, PPOConfig(**{**cfg.__dict__, "normalize_reward": False}))
     off.train(Countdown(5, terminate=True), total_timesteps=1)
     assert torch.all(off.rollout_buffer.rewards == 1.0)
+
+
+def test_autograd_update_trains_like_the_flat_one():
+    "fast_update=False: autograd on ppo_loss_reference; the same first rollout, the same update up to float32 rounding."
+    fast = PPOAgent(4, 2, small_config()).train(ToyReach(), total_timesteps=256)
+    ref = PPOAgent(4, 2, small_config(fast_update=False)).train(ToyReach(), total_timesteps=256)
+    assert fast["episode_reward"] == ref["episode_reward"]
+    for key in ("loss", "policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"):
+        np.testing.assert_allclose(fast[key], ref[key], atol=1e-4, rtol=1e-3)
