@@ -3,6 +3,7 @@ measured in one run.
 
     python benchmarks/bench_ray.py [--envs 8] [--rows 256] [--rounds 5] [--actors 1 2 3 4] [--learn-seed 0]
     python benchmarks/bench_ray.py --skip-learning        # parts 1-3 only (a couple of minutes)
+    python benchmarks/bench_ray.py --skip-speed           # part 4 only
 
 Sampling is what Ray spreads out, so parts 1-3 time the collection of rollouts (env steps, forward passes, reward
 scaling, buffer writes, GAE), not the PPO update, which is the same code on the learner either way.
@@ -33,33 +34,31 @@ import numpy as np
 import torch
 
 from simscaleai.sim import make_env
-from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig, RolloutBuffer, RunningMeanStd
+from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig
+from simscaleai.rl.rollouts import RolloutBuffer, RunningMeanStd
+from simscaleai.rl.runners import make_runner
+from simscaleai.rl.collect import RolloutCollector
 from simscaleai.rl.ray_runner import RayCollector, RayRunner, init_ray
 
 OBS_DIM, ACTION_DIM = 20, 4
 
 
 def in_process(envs:int, rows:int, seed:int):
-    "A function that collects one rollout with the agent's in-process runner, and a cleanup."
-    agent = PPOAgent(OBS_DIM, ACTION_DIM, PPOConfig(n_envs=envs, env_workers=0, n_steps=envs * rows, batch_size=64,
-                                                    seed=seed, progress_bar=False))
-    runner = agent._make_runner(make_env("reach"))
-    obs, _ = runner.start(None)
-    agent._disc_return = np.zeros(envs)
-    agent._recent_returns = []
+    "A function that collects one rollout with the in-process runner (all envs in this process), and a cleanup."
+    agent = PPOAgent(OBS_DIM, ACTION_DIM, PPOConfig(seed=seed, progress_bar=False))
+    env = make_env("reach")
+    runner = make_runner(env, envs, 0, seed)
+    collector = RolloutCollector(runner, RunningMeanStd((OBS_DIM,)), RunningMeanStd(()), env.action_space)
+    collector.start()
     buffer = RolloutBuffer(envs * rows, OBS_DIM, ACTION_DIM, n_envs=envs)
-    state = {"obs": obs}
-    def collect():
-        state["obs"] = agent._collect(runner, buffer, state["obs"])
-    return collect, runner.close
+    return (lambda: collector.collect(buffer, agent._flat.forward, agent._flat.log_std, agent.generator)), runner.close
 
 
 def ray_collector(actors:int, envs:int, rows:int, seed:int):
-    "A RayCollector over `actors` actors, and a cleanup."
-    torch.manual_seed(seed)
+    "The same with Ray: `actors` actors of `envs` envs each, and a cleanup."
     agent = PPOAgent(OBS_DIM, ACTION_DIM, PPOConfig(seed=seed, progress_bar=False))
     runner = RayRunner("reach", n_workers=actors, envs_per_worker=envs, seed=seed)
-    collector = RayCollector(runner, agent.policy, RunningMeanStd((OBS_DIM,)), RunningMeanStd(()))
+    collector = RayCollector(runner, agent.policy, RunningMeanStd((OBS_DIM,)), RunningMeanStd(()), make_env("reach").action_space)
     collector.start()
     buffer = RolloutBuffer(actors * envs * rows, OBS_DIM, ACTION_DIM, n_envs=actors * envs)
     return (lambda: collector.collect(buffer)), runner.close
@@ -79,6 +78,7 @@ def main():
     ap.add_argument("--learn-seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=2, help="updates between evaluations in part 4")
     ap.add_argument("--skip-learning", action="store_true")
+    ap.add_argument("--skip-speed", action="store_true", help="part 4 only")
     ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -86,6 +86,9 @@ def main():
     P = os.cpu_count()
     init_ray(num_cpus=max(max(args.actors), 2))
     steps_per_actor = args.envs * args.rows
+    if args.skip_speed:
+        results["learning"] = learning(args)
+        return
 
     print(f"== 1. overhead: Ray, 1 actor x {args.envs} envs, against the in-process runner ({args.envs} envs, "
           f"env_workers=0), {args.rows} rows, {args.rounds} interleaved rounds")
@@ -122,8 +125,10 @@ def main():
     s1 = scaling[args.actors[0]]["sps"] / args.actors[0]
     for n, m in scaling.items():
         m["efficiency"] = m["sps"] / (n * s1)
+        m["compute_inflation"] = m["median_compute_s"] / scaling[args.actors[0]]["median_compute_s"]
         print(f"  N={n}: {m['sps']:7.0f} steps/s  efficiency {100 * m['efficiency']:5.1f}%  wall {m['median_wall_s']:.3f} s  "
-              f"slowest actor's compute {m['median_compute_s']:.3f} s  learner-side {1000 * m['overhead_s']:.1f} ms")
+              f"slowest actor's compute {m['median_compute_s']:.3f} s (x{m['compute_inflation']:.2f} of N=1's)  "
+              f"learner-side {1000 * m['overhead_s']:.1f} ms")
     results["scaling"] = scaling
 
     print("\n== 3. model t_N = c0 + N ca + F max(1, N/P)")
@@ -136,7 +141,10 @@ def main():
     frag_bytes = steps_per_actor * (OBS_DIM * 4 + ACTION_DIM * 4 + 4 * 4 + 8 + 2) + steps_per_actor // args.rows * OBS_DIM * 8
     print(f"  F = {1000 * F:.1f} ms per fragment ({steps_per_actor} env steps), c0 = {1000 * c0:.1f} ms, ca = {1000 * ca:.2f} ms "
           f"per actor; a fragment is ~{frag_bytes / 1e6:.2f} MB")
-    for n in ns: print(f"  N={n}: measured {100 * scaling[n]['efficiency']:5.1f}%, model (P={P}) {100 * eff(n, P):5.1f}%")
+    for n in ns:
+        infl = (c0 + ca + F) / (c0 + n * ca + F * scaling[n]["compute_inflation"])
+        print(f"  N={n}: measured {100 * scaling[n]['efficiency']:5.1f}%; model with P={P} free cores {100 * eff(n, P):5.1f}%; "
+              f"model with the compute time measured at this N {100 * infl:5.1f}%")
     pred = {n: eff(n) for n in (8, 32)}
     need = {n: ((0.85 * n - 1) * ca - 0.15 * c0) / 0.15 for n in (8, 32)}
     for n in (8, 32):

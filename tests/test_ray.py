@@ -130,6 +130,46 @@ def test_package_imports_without_ray():
     assert "pip install 'simscaleai[ray]'" in out.stdout
 
 
+class KillWhenFlagged(HangWhenFlagged):
+    "The step that finds `flag` (and deletes it) kills its own process: an actor dying in the middle of a fragment."
+    def step(self, action):
+        try:
+            os.remove(self.flag)
+            os.kill(os.getpid(), signal.SIGKILL)
+        except FileNotFoundError: pass
+        return super().step(action)
+
+
+def test_ppo_trains_on_ray_actors_and_survives_a_killed_actor(local_ray, tmp_path):
+    from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig
+    flag = tmp_path/"kill"
+    spec = gym.envs.registration.EnvSpec("KillWhenFlagged-v0", entry_point=KillWhenFlagged, kwargs={"flag": str(flag)})
+    env = gym.make(spec, disable_env_checker=True)
+    config = dict(n_steps=128, batch_size=64, n_epochs=2, n_envs=4, env_workers=0, hidden_dim=32, seed=0, progress_bar=False)
+    agent = PPOAgent(2, 1, PPOConfig(ray_workers=2, **config))
+    def kill_during_the_next_fragment(a):
+        if a.n_updates == 2: flag.touch()
+    with pytest.warns(RuntimeWarning, match=r"Ray worker \d died during fragment 2"):
+        history = agent.train(env, total_timesteps=5 * 128, callback=kill_during_the_next_fragment)
+    assert (agent.num_timesteps, agent.n_updates) == (5 * 128, 5) and not flag.exists()
+    assert len(history["episode_reward"]) > 0 and np.isfinite(history["policy_loss"]).all()
+    reference = PPOAgent(2, 1, PPOConfig(**config)).train(env, total_timesteps=5 * 128)   # in-process
+    assert set(history) == set(reference)                                                 # the same history keys
+    agent.save(tmp_path/"ckpt.pt")                                                         # and the same checkpoint
+    again = PPOAgent(2, 1).load(tmp_path/"ckpt.pt")
+    assert again.config.ray_workers == 2 and again._rollout_state["kind"] == "ray"
+    again.train(env, total_timesteps=128)
+    assert again.num_timesteps == 6 * 128
+
+
+def test_cli_trains_with_ray_workers(local_ray, tmp_path):
+    from simscaleai.cli import _parser, train_run
+    args = _parser().parse_args(["train", "reach", "--ray-workers", "2", "--ray-address", "auto"])
+    assert (args.ray_workers, args.ray_address) == (2, "auto")
+    run = train_run("reach", total_timesteps=256, n_envs=4, ray_workers=2, out_dir=tmp_path/"run", eval_episodes=1,
+                    video=False, progress=False)
+    assert json.loads((run/"run.json").read_text())["config"]["ray_workers"] == 2
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0)); return s.getsockname()[1]

@@ -13,7 +13,9 @@ import numpy as np
 import torch
 
 from ..utils import check_int, check_real, episode_seed
-from .agents.ppo import RolloutBuffer, RunningMeanStd, flatten_obs, _EpisodeStats
+from .rollouts import RolloutBuffer, RunningMeanStd, flatten_obs
+from .runners import EnvShard
+from .collect import RolloutCollector, normalize_observations
 
 _NOISE_STREAM = 2**32 - 1   # an env index no worker has: action-noise seeds never collide with episode seeds
 _ROW_KEYS = ("obs", "actions", "log_probs", "values", "rewards", "terminated", "truncated", "final_values")
@@ -40,6 +42,17 @@ def _make_envs(env, n:int, env_kwargs:dict) -> list:
         return [make_env(env, **env_kwargs) for _ in range(n)]
     return [env(**env_kwargs) for _ in range(n)]
 
+class _WorkerShard(EnvShard):
+    "An `EnvShard` whose episode seeds carry the worker too: env i's episode k resets with episode_seed(seed, worker, i, k)."
+    def __init__(self, envs:list, seed:int, worker:int):
+        super().__init__(envs, seed, 0, [True] * len(envs))
+        self.worker = worker
+
+    def _reset(self, i:int) -> np.ndarray:
+        obs, _ = self.envs[i].reset(seed=episode_seed(self.seed, self.worker, i, self.episode_index[i]))
+        self.stats[i].clear()
+        return flatten_obs(obs)
+
 class FragmentWorker:
     """What one Ray actor runs: a batch of envs, stepped with the broadcast policy for `n_rows` steps per `sample` call.
     Plain Python, so it runs (and is tested) in-process too; `RayRunner` wraps it with `ray.remote`."""
@@ -51,27 +64,18 @@ class FragmentWorker:
                  worker:int,           # this worker's index: seeds and global env indices derive from it
                  episode_index:list|None=None, # per env, the episode to start with (a restarted worker resumes the stream)
                 ):
-        self.envs = _make_envs(env, n_envs, env_kwargs)
+        self.shard = _WorkerShard(_make_envs(env, n_envs, env_kwargs), int(seed), int(worker))
         self.seed, self.worker, self.n_envs = int(seed), int(worker), int(n_envs)
-        self.episode_index = [0] * n_envs if episode_index is None else [int(i) for i in episode_index]
-        self.stats = [_EpisodeStats() for _ in range(n_envs)]
-        space = self.envs[0].action_space
+        space = self.shard.envs[0].action_space
         self.action_low, self.action_high, self.action_dtype = space.low, space.high, space.dtype
-        self.obs = np.stack([self._reset(i) for i in range(n_envs)])
-        self.fresh = np.ones(n_envs, bool)   # envs whose episodes began here, not yet reported to the learner
-        self.unreported = [self.obs.copy()]  # raw observations the learner's normaliser has not seen yet
+        self.restart_episodes([0] * n_envs if episode_index is None else episode_index)
 
     def restart_episodes(self, episode_index:list):
-        "Start every env's episode `episode_index[i]` (a resumed run continues its seed streams)."
-        self.episode_index = [int(i) for i in episode_index]
-        self.obs = np.stack([self._reset(i) for i in range(self.n_envs)])
-        self.fresh[:] = True
-        self.unreported = [self.obs.copy()]
-
-    def _reset(self, i:int) -> np.ndarray:
-        obs, _ = self.envs[i].reset(seed=episode_seed(self.seed, self.worker, i, self.episode_index[i]))
-        self.stats[i].clear()
-        return flatten_obs(obs)
+        "Start every env's episode `episode_index[i]` (a restarted or resumed worker continues its seed streams)."
+        self.shard.episode_index = [int(i) for i in episode_index]
+        self.obs, _ = self.shard.start(None)
+        self.fresh = np.ones(self.n_envs, bool)   # envs whose episodes began here, not yet reported to the learner
+        self.unreported = [self.obs.copy()]       # raw observations the learner's normaliser has not seen yet
 
     def pid(self) -> int: return os.getpid()
     def node(self) -> str:
@@ -84,18 +88,21 @@ class FragmentWorker:
         net, clip = payload["policy"], payload["obs_clip"]
         rms = None
         if payload["obs_stats"] is not None:   # a local copy: it folds in this worker's observations as the learner's would
-            rms = RunningMeanStd(np.shape(payload["obs_stats"][0]))
-            rms.mean, rms.var, rms.count = (np.array(payload["obs_stats"][0]), np.array(payload["obs_stats"][1]), payload["obs_stats"][2])
+            mean, var, count = payload["obs_stats"]
+            rms = RunningMeanStd(np.shape(mean))
+            rms.mean, rms.var, rms.count = np.array(mean), np.array(var), float(count)
             for x in self.unreported: rms.update(x)
-        def normalize(x):
-            if rms is None: return x.astype(np.float32)
-            return np.clip((x - rms.mean) / np.sqrt(rms.var + 1e-8), -clip, clip).astype(np.float32)
-        def forward(x):    # the ActorCritic's trunk and heads, without building a distribution
-            h = net.features(torch.from_numpy(x))
-            return net.actor_mean(h), net.critic(h).squeeze(-1)
         n, d = self.obs.shape
         log_std = net.actor_log_std.detach()
         A = log_std.numel()
+        trunk = [(m.weight, m.bias) for m in net.features if isinstance(m, torch.nn.Linear)]   # Linear, Tanh, Linear, Tanh...
+        head_w = torch.cat([net.actor_mean.weight, net.critic.weight])    # both heads in one matrix, as the learner's FlatPPO
+        head_b = torch.cat([net.actor_mean.bias, net.critic.bias])
+        def forward(x):    # the ActorCritic's forward pass (means, values), without building a distribution
+            h = torch.from_numpy(x)
+            for W, b in trunk: h = torch.addmm(b, h, W.t()).tanh_()
+            out = torch.addmm(head_b, h, head_w.t())
+            return out[:, :A], out[:, A]
         gen = torch.Generator().manual_seed(episode_seed(self.seed, self.worker, _NOISE_STREAM, fragment))
         noise = torch.randn((n_rows, n, A), generator=gen)
         log_probs = (-0.5 * (noise * noise).sum(2) - (log_std.sum() + 0.5 * A * math.log(2 * math.pi))).numpy()
@@ -103,46 +110,33 @@ class FragmentWorker:
         out = {k: np.zeros((n_rows, n) + s, t) for k, s, t in (
             ("obs", (d,), np.float32), ("actions", (A,), np.float32), ("values", (), np.float32), ("rewards", (), np.float64),
             ("terminated", (), bool), ("truncated", (), bool), ("final_values", (), np.float32))}
-        episodes, fresh = [], self.fresh.copy()
-        new_obs_rows = list(self.unreported)
-        obs_norm = normalize(self.obs)
+        episodes, fresh, new_obs_rows = [], self.fresh.copy(), list(self.unreported)
+        obs_norm = normalize_observations(self.obs, rms, clip)
         with torch.no_grad():
             for t in range(n_rows):
                 mean, value = forward(obs_norm)
                 action = (mean + std * noise[t]).numpy()
                 out["obs"][t], out["actions"][t], out["values"][t] = obs_norm, action, value.numpy()
                 act = np.clip(action, self.action_low, self.action_high).astype(self.action_dtype, copy=False)
-                new_obs, final = np.empty_like(self.obs), {}
-                for i, env in enumerate(self.envs):
-                    o, r, te, tr, info = env.step(act[i].copy())
-                    o = flatten_obs(o)
-                    self.stats[i].add(r, info)
-                    out["rewards"][t, i], out["terminated"][t, i], out["truncated"][t, i] = r, te, tr
-                    if te or tr:
-                        final[i] = o
-                        ep = self.stats[i].summary(i)
-                        ep.update(worker=self.worker, row=t, episode_index=self.episode_index[i])
-                        episodes.append(ep)
-                        self.episode_index[i] += 1
-                        o = self._reset(i)
-                    new_obs[i] = o
-                boot = [i for i in final if out["truncated"][t, i] and not out["terminated"][t, i]]
-                if boot:           # time limit: V(true final obs), normalised with the statistics before this step's obs
-                    out["final_values"][t, boot] = forward(normalize(np.stack([final[i] for i in boot])))[1].numpy()
+                new_obs, rewards, terminated, truncated, final, finished = self.shard.step(act)
+                out["rewards"][t], out["terminated"][t], out["truncated"][t] = rewards, terminated, truncated
+                episodes += [dict(ep, worker=self.worker, row=t) for ep in finished]
+                boot = truncated & ~terminated
+                if boot.any():     # time limit: V(true final obs), normalised with the statistics before this step's obs
+                    out["final_values"][t, boot] = forward(normalize_observations(final[boot], rms, clip))[1].numpy()
                 if rms is not None: rms.update(new_obs)
                 new_obs_rows.append(new_obs)
-                self.obs, obs_norm = new_obs, normalize(new_obs)
+                self.obs, obs_norm = new_obs, normalize_observations(new_obs, rms, clip)
             out["last_value"] = forward(obs_norm)[1].numpy()
         out.update(log_probs=log_probs.astype(np.float32), episodes=episodes, fresh=fresh,
                    new_obs_raw=np.concatenate(new_obs_rows), worker=self.worker, fragment=int(fragment),
-                   episode_index=np.array(self.episode_index), episode_length=np.array([s.length for s in self.stats]),
+                   episode_index=np.array(self.shard.episode_index), episode_length=np.array([s.length for s in self.shard.stats]),
                    compute_s=time.perf_counter() - t_start, pid=os.getpid())
         self.fresh[:] = False
         self.unreported = []
         return out
 
-    def close(self):
-        for env in self.envs: env.close()
+    def close(self): self.shard.close()
 
 # %% ../../nbs/05b_ray.ipynb #12801f29
 def _import_ray():
@@ -325,24 +319,24 @@ class RayRunner:
         if shutdown and getattr(self, "_owns_ray", False) and ray.is_initialized(): ray.shutdown()
 
 # %% ../../nbs/05b_ray.ipynb #0e05d314
-class RayCollector:
-    """The learner's side of Ray rollouts, with the interface of the in-process collector (`start`, `get_state`,
-    `collect`): one broadcast, one fragment per actor, then reward scaling, the truncation bootstrap, the buffer rows,
+class RayCollector(RolloutCollector):
+    """The learner's side of Ray rollouts, a `RolloutCollector` (same `start`, `get_state`, `collect`, same reward
+    scaling): one broadcast, one fragment per actor, then the reward scaling, the truncation bootstrap, the buffer rows,
     the normaliser update and GAE, in that order, as the in-process loop does them."""
     def __init__(self,
                  runner:RayRunner,              # the actors
                  policy:torch.nn.Module,        # the learner's ActorCritic: copied into each update's broadcast
                  obs_rms:RunningMeanStd,        # observation statistics (updated with every actor's new observations)
                  ret_rms:RunningMeanStd,        # statistics of the discounted return (reward scaling)
+                 action_space,                  # the env's action space (the actors clip to their envs' own)
                  gamma:float=0.99,              # discount factor (reward scaling and the truncation bootstrap)
                  normalize_obs:bool=True,       # normalise observations with obs_rms
                  obs_clip:float=10.0,           # normalised observations are clipped to [-obs_clip, obs_clip]
                  normalize_reward:bool=True,    # divide rewards by the running std of the discounted return
                  reward_clip:float=10.0,        # scaled rewards are clipped to [-reward_clip, reward_clip]
                 ):
-        self.runner, self.policy, self.obs_rms, self.ret_rms, self.gamma = runner, policy, obs_rms, ret_rms, gamma
-        self.normalize_obs, self.obs_clip, self.normalize_reward, self.reward_clip = normalize_obs, obs_clip, normalize_reward, reward_clip
-        self.disc_return, self.n_fragments = np.zeros(runner.num_envs), 0
+        super().__init__(runner, obs_rms, ret_rms, action_space, gamma, normalize_obs, obs_clip, normalize_reward, reward_clip)
+        self.policy, self.n_fragments = policy, 0
 
     def start(self, state:dict|None=None) -> np.ndarray:
         "Continue the episode-seed streams of `state` (from the same kind and number of envs); returns the restored mask."
@@ -361,15 +355,6 @@ class RayCollector:
         envs = [dict(episode_index=int(i), length=int(l)) for w in range(self.runner.n_workers)
                 for i, l in zip(self.runner.episode_index[w], self.runner.episode_length[w])]
         return {"kind": self.runner.kind, "envs": envs, "disc_return": self.disc_return.copy(), "n_fragments": self.n_fragments}
-
-    def _scale_rewards(self, rewards:np.ndarray, done:np.ndarray) -> np.ndarray:
-        "Divide by the running std of the per-env discounted return, then clip; the return restarts at episode ends."
-        if not self.normalize_reward: return rewards
-        self.disc_return[:] = self.disc_return * self.gamma + rewards
-        self.ret_rms.update(self.disc_return)
-        rewards = np.clip(rewards / math.sqrt(self.ret_rms.var + 1e-8), -self.reward_clip, self.reward_clip)
-        self.disc_return[done] = 0.0
-        return rewards
 
     def collect(self,
                 buffer:RolloutBuffer,   # filled from row 0 (n_rows = fragment length); GAE computed at the end
@@ -391,7 +376,7 @@ class RayCollector:
         for t in range(buffer.n_rows):
             terminated, truncated = frag["terminated"][t], frag["truncated"][t]
             done = terminated | truncated
-            rewards = self._scale_rewards(frag["rewards"][t], done)
+            rewards = self._scale_rewards(slice(None), frag["rewards"][t], valid, done)
             bootstrap = truncated & ~terminated
             if bootstrap.any():   # time limit: fold gamma * V(true final obs) into the reward, then cut like a termination
                 rewards = rewards.copy(); rewards[bootstrap] += self.gamma * frag["final_values"][t][bootstrap]
