@@ -1,12 +1,14 @@
-"""Speed of the reach environment against its own physics, measured in one run.
+"""Speed of the simulation tasks (reach, lift, pick_place) against their own physics, measured in one run.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_sim.py [--episodes 40] [--profile]
+    OMP_NUM_THREADS=1 python benchmarks/bench_sim.py [--tasks reach lift pick_place] [--policy random|expert] [--episodes 40] [--profile]
 
 Prints control steps per second for
   physics-only    the same `mujoco.mj_step(model, data, nstep=n_substeps)` call on the env's model, from the
                   home pose with a fixed control, nothing else;
-  env.step        `ReachEnv.step` with uniformly random actions (drawn beforehand), no rendering;
-and their ratio (target >= 0.9).
+  env.step        the task env's `step` with uniformly random actions (drawn beforehand), or the task's scripted
+                  expert's actions (recorded beforehand, so the policy's own cost is not timed), no rendering;
+and their ratio (target >= 0.9). With several tasks, a last table compares each task's env.step with reach's:
+lift and pick_place add a free cube and its contacts with the table and the fingers, which the physics pays for.
 
 The work is split into one-episode blocks (200 control steps) run interleaved: physics, env, physics, env...
 Each figure is the best block (the least disturbed by other processes, as `timeit` reports) and the median
@@ -26,7 +28,7 @@ import argparse, cProfile, pstats, time
 import numpy as np
 import mujoco
 
-from simscaleai.sim import make_env
+from simscaleai.sim import make_env, list_envs, scripted_policy
 from simscaleai.rl.rewards.rewards import RewardFunction
 
 
@@ -44,9 +46,12 @@ def time_physics_fixed(model, data, n_steps, n_substeps):
     return time.perf_counter() - t
 
 
-def time_physics_replay(model, data, ctrls, n_substeps):
-    "Seconds for the same mj_step calls, open loop on a recorded control sequence (one row copy per step)."
+def time_physics_replay(model, data, ctrls, n_substeps, start=None):
+    "Seconds for the same mj_step calls, open loop on a recorded control sequence (one row copy per step), from the env's start state."
     mujoco.mj_resetDataKeyframe(model, data, model.key("home").id)
+    if start is not None:
+        mujoco.mj_setState(model, data, start, mujoco.mjtState.mjSTATE_INTEGRATION)
+        mujoco.mj_forward(model, data)
     ctrl = data.ctrl
     t = time.perf_counter()
     for row in ctrls:
@@ -66,12 +71,25 @@ def time_env(env, actions, seed):
 
 
 def record_ctrls(env, actions, seed):
-    "The joint/finger targets env.step applies for each action of the episode (untimed pass)."
+    "The env's start state after reset, and the joint/finger targets env.step applies for each action (untimed pass)."
     env.reset(seed=seed)
-    out = np.empty((len(actions), env.model.nu))
+    m = env.model
+    start = np.empty(mujoco.mj_stateSize(m, mujoco.mjtState.mjSTATE_INTEGRATION))
+    mujoco.mj_getState(m, env.data, start, mujoco.mjtState.mjSTATE_INTEGRATION)
+    out = np.empty((len(actions), m.nu))
     for i, a in enumerate(actions):
         env.step(a)
         out[i] = env.data.ctrl
+    return start, out
+
+
+def expert_actions(env, policy, seed, horizon):
+    "The scripted expert's actions for one episode (recorded untimed, replayed as fixed actions)."
+    obs, _ = env.reset(seed=seed)
+    out = np.empty((horizon, 4), np.float32)
+    for i in range(horizon):
+        out[i] = policy(obs)
+        obs, *_ = env.step(out[i])
     return out
 
 
@@ -101,43 +119,40 @@ def breakdown(env, n=20000):
         print(f"  {name:28s} {min(timeit.repeat(fn, number=k, repeat=5)) / k * 1e6:7.2f}")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--episodes", type=int, default=40, help="interleaved blocks of one episode each")
-    parser.add_argument("--profile", action="store_true", help="also print a cProfile of env.step")
-    parser.add_argument("--breakdown", action="store_true", help="also time the parts of env.step one by one")
-    args = parser.parse_args()
-
-    env = make_env("reach")
+def bench_task(task, args):
+    "Interleaved timing blocks for one task; prints its table and returns its best env.step steps/s."
+    env = make_env(task)
     model, n_sub, horizon = env.model, env.config.n_substeps, env.config.max_episode_steps
     data = mujoco.MjData(model)
-    rng = np.random.default_rng(0)
-    actions = rng.uniform(-1, 1, (args.episodes, horizon, 4)).astype(np.float32)
-    ctrls = [record_ctrls(env, actions[e], seed=e) for e in range(args.episodes)]
+    if args.policy == "expert":
+        policy = scripted_policy(task)
+        actions = np.stack([expert_actions(env, policy, e, horizon) for e in range(args.episodes)])
+    else:
+        actions = np.random.default_rng(0).uniform(-1, 1, (args.episodes, horizon, 4)).astype(np.float32)
+    recorded = [record_ctrls(env, actions[e], seed=e) for e in range(args.episodes)]
     time_env(env, actions[0], 0); time_physics_fixed(model, data, horizon, n_sub)   # warm-up
 
-    env0 = make_env("reach", reward_fn=ZeroReward())
+    env0 = make_env(task, reward_fn=ZeroReward())
     fixed, replay, stepped, stepped0 = [], [], [], []
     for e in range(args.episodes):
         fixed.append(time_physics_fixed(model, data, horizon, n_sub))
         stepped.append(time_env(env, actions[e], seed=e))
-        replay.append(time_physics_replay(model, data, ctrls[e], n_sub))
+        replay.append(time_physics_replay(model, data, recorded[e][1], n_sub, recorded[e][0]))
         stepped0.append(time_env(env0, actions[e], seed=e))
     fixed, replay, stepped, stepped0 = (horizon / np.array(x) for x in (fixed, replay, stepped, stepped0))   # steps/s per block
 
-    print(f"reach env: {n_sub} substeps of {model.opt.timestep*1e3:.1f} ms per control step (control at "
+    print(f"\n{task} env ({args.policy} actions): {n_sub} substeps of {model.opt.timestep*1e3:.1f} ms per control step (control at "
           f"{1/env.config.control_dt_s:.0f} Hz); {args.episodes} interleaved blocks of {horizon} steps")
     print(f"{'control steps/s':32s} {'best block':>11s} {'median':>9s}")
     for name, x in [("physics-only (fixed ctrl)", fixed), ("physics-replay (env's targets)", replay),
-                    ("env.step (random actions)", stepped), ("env.step, zero-cost reward", stepped0)]:
+                    ("env.step", stepped), ("env.step, zero-cost reward", stepped0)]:
         print(f"{name:32s} {x.max():11.0f} {np.median(x):9.0f}   ({1e6/x.max():.1f} us/step best)")
-    print(f"ratio env.step / physics-only  : {stepped.max()/fixed.max():.3f} best, {np.median(stepped)/np.median(fixed):.3f} median   (target >= 0.9)")
-    print(f"ratio env.step / physics-replay: {stepped.max()/replay.max():.3f} best, {np.median(stepped)/np.median(replay):.3f} median")
+    print(f"ratio env.step / physics-only  : {stepped.max()/fixed.max():.3f} best, {np.median(stepped)/np.median(fixed):.3f} median")
+    print(f"ratio env.step / physics-replay: {stepped.max()/replay.max():.3f} best, {np.median(stepped)/np.median(replay):.3f} median   (target >= 0.9)")
     print(f"ratio with a zero-cost reward  : {stepped0.max()/fixed.max():.3f} best vs physics-only, {stepped0.max()/replay.max():.3f} vs physics-replay")
     print(f"per-step cost over physics-replay (best blocks): env.step {1e6/stepped.max() - 1e6/replay.max():.1f} us = "
           f"default reward {1e6/stepped.max() - 1e6/stepped0.max():.1f} us + env's own {1e6/stepped0.max() - 1e6/replay.max():.1f} us")
-
-    if args.breakdown:
+    if args.breakdown and task == "reach":
         breakdown(env)
     if args.profile:
         prof = cProfile.Profile()
@@ -145,6 +160,22 @@ def main():
         for e in range(min(args.episodes, 10)): time_env(env, actions[e], seed=e)
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(12)
+    return stepped.max(), replay.max()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", nargs="+", default=["reach"], choices=list_envs(), help="tasks to time, in turn")
+    parser.add_argument("--policy", default="random", choices=["random", "expert"], help="uniform random actions or the task's scripted expert's")
+    parser.add_argument("--episodes", type=int, default=40, help="interleaved blocks of one episode each")
+    parser.add_argument("--profile", action="store_true", help="also print a cProfile of env.step")
+    parser.add_argument("--breakdown", action="store_true", help="also time the parts of reach's env.step one by one")
+    args = parser.parse_args()
+    best = {task: bench_task(task, args) for task in args.tasks}
+    if len(best) > 1 and "reach" in best:
+        print(f"\n{'task':12s} {'env.step/s':>11s} {'physics-replay/s':>17s} {'env.step time vs reach':>23s}")
+        for task, (step, replay) in best.items():
+            print(f"{task:12s} {step:11.0f} {replay:17.0f} {best['reach'][0] / step:22.2f}x")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ def simscale(*args, cwd=None):
 
 def test_list_envs_prints_registry():
     r = simscale("list-envs")
-    assert r.returncode == 0 and r.stdout.split() == ["reach"]
+    assert r.returncode == 0 and r.stdout.split() == ["lift", "pick_place", "reach"]
 
 @pytest.mark.parametrize("sub,flags", [
     (None, ["train", "eval", "list-envs"]),
@@ -24,7 +24,7 @@ def test_help_describes_every_flag(sub, flags):
     for f in flags: assert f in r.stdout, f
 
 @pytest.mark.parametrize("args,message", [
-    (["train", "raech"], "unknown environment 'raech'; available: reach"),
+    (["train", "raech"], "unknown environment 'raech'; available: lift, pick_place, reach"),
     (["train", "reach", "--total-timesteps", "0"], "--total-timesteps must be >= 1"),
     (["eval", "missing.pt"], "does not exist"),
     (["eval", "garbage.pt"], "cannot read checkpoint"),

@@ -236,11 +236,11 @@ BAD_ACTIONS = [
     (np.array([np.inf, 0.0, 0.0, 0.0], np.float32), "finite"),
     (np.array([0.0, 0.0, 0.0, -np.inf]), "finite"),
     ([0.0, 0.0, float("nan"), 0.0], "finite"),
-    (np.array(["a", "b", "c", "d"]), "numeric"),
-    (np.array([True, False, True, False]), "numeric"),
-    (np.array([1 + 1j, 0, 0, 0]), "numeric"),
-    (None, "numeric"),
-    ({"dx": 1}, "numeric"),
+    (np.array(["a", "b", "c", "d"]), "array of numbers"),   # not numbers: a TypeError (the package's rule: wrong type)
+    (np.array([True, False, True, False]), "array of numbers"),
+    (np.array([1 + 1j, 0, 0, 0]), "array of numbers"),
+    (None, "array of numbers"),
+    ({"dx": 1}, "array of numbers"),
 ]
 
 
@@ -249,7 +249,7 @@ def test_bad_action_raises_clear_error_and_does_not_step(env, action, message):
     env.reset(seed=0)
     env.step(np.array([0.2, 0.1, -0.1, 0.0]))
     qpos, qvel, ctrl, t, steps = env.data.qpos.copy(), env.data.qvel.copy(), env.data.ctrl.copy(), env.data.time, env._elapsed
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(TypeError if message == "array of numbers" else ValueError, match=re.escape(message)):
         env.step(action)
     np.testing.assert_array_equal(env.data.qpos, qpos)
     np.testing.assert_array_equal(env.data.qvel, qvel)
@@ -363,8 +363,8 @@ def test_reset_options_fix_the_target_without_shifting_the_stream():
 
 
 def test_env_registry():
-    assert list_envs() == ["reach"]
-    with pytest.raises(ValueError, match=r"available: \['reach'\]"):
+    assert list_envs() == ["lift", "pick_place", "reach"]   # issue 11 added lift and pick_place
+    with pytest.raises(ValueError, match=r"available: \['lift', 'pick_place', 'reach'\]"):
         make_env("reacher")
     with pytest.raises(TypeError, match="name must be a str"):
         make_env(3)
@@ -380,7 +380,7 @@ def test_env_registry():
     class SlowReach(ReachEnv): pass
     try:
         assert register_env("slow", SlowReach) is SlowReach
-        assert list_envs() == ["reach", "slow"]
+        assert list_envs() == ["lift", "pick_place", "reach", "slow"]
         e = make_env("slow", n_substeps=50)
         assert type(e) is SlowReach and e.config.n_substeps == 50
         register_env("slow", ReachEnv, overwrite=True)
@@ -526,3 +526,24 @@ def test_asset_is_in_the_built_wheel(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     wheel, = (tmp_path / "dist").glob("simscaleai-*.whl")
     assert "simscaleai/sim/assets/panda_reach.xml" in zipfile.ZipFile(wheel).namelist()
+
+
+# --- reach unchanged by the core/task split (issue 11) ----------------------------------------------
+
+REACH_REFERENCE_FINAL_OBS = [  # single-module simscaleai.sim (issue 10): seed 3, 60 actions U(-1.2, 1.2) from default_rng(0)
+    0.16003915044318243, 0.12196661912889807, 0.8911367957946343, 0.26767824414818936, -1.1080064275634889,
+    0.10367498822250887, -1.8760579796095336, 0.09457049987968386, 2.001574216450504, 0.7848906281169352,
+    0.1171054490773371, -0.5383361920739209, 0.5648549527121868, 0.09809962812078267, 0.055796591193268845,
+    0.9685836353133032, -0.001483365386147381, 0.3299772085002685, -0.15791369604234018, 0.37050978608255875]
+REACH_REFERENCE_RETURN = -28.75471500402173
+
+
+def test_reach_episode_is_the_same_as_before_the_split():
+    env = make_env("reach")
+    obs, _ = env.reset(seed=3)
+    total = 0.0
+    for a in np.random.default_rng(0).uniform(-1.2, 1.2, (60, 4)).astype(np.float32):
+        obs, reward, *_ = env.step(a)
+        total += reward
+    np.testing.assert_allclose(flatten(obs), REACH_REFERENCE_FINAL_OBS, rtol=0, atol=1e-9)
+    assert total == pytest.approx(REACH_REFERENCE_RETURN, abs=1e-9)
