@@ -1,6 +1,11 @@
 """Ray rollouts (nbs/05b_ray.ipynb) on local clusters only: `ray.init` on 127.0.0.1 with 2 CPUs, and a head plus a
 worker node started with `ray start` on 127.0.0.1. Every wait is bounded; every cluster is torn down, also on failure.
-Dashboard and usage reporting are off."""
+Dashboard and usage reporting are off.
+
+Starting Ray needs a few free CPU-seconds: its raylet aborts when its dashboard agent (a Python process that imports
+Ray) has not reported within 15 s, which happens when the machine is saturated by other jobs (seen here at load
+averages above ~8 on 2 cores). Starts are tried again a bounded number of times, then the tests fail. `ray stop
+--force` (the 2-node test's teardown) ends every Ray process on the machine."""
 import json, os, signal, socket, subprocess, sys, textwrap, threading, time
 from pathlib import Path
 
