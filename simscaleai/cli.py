@@ -64,6 +64,7 @@ def _versions() -> dict:
 
 _FLAGS = {"PPOConfig.total_timesteps": "--total-timesteps", "PPOConfig.n_envs": "--n-envs", "PPOConfig.seed": "--seed",
           "PPOConfig.checkpoint_every": "--checkpoint-every", "EvalConfig.video_dir": "--videos", "EvalConfig.n_episodes": "--episodes",
+          "PPOConfig.ray_workers": "--ray-workers", "PPOConfig.ray_address": "--ray-address",
           "EvalConfig.seed": "--seed", "EvalConfig.deterministic": "--stochastic"}
 
 def _user_error(e:Exception) -> UserError:
@@ -85,7 +86,7 @@ def _claim_run_dir(stack:contextlib.ExitStack, out_dir:Path, is_default:bool, ov
 
 # %% ../nbs/09_cli.ipynb #8c1cabdd
 def _make_agent(env, env_name:str, seed:int, n_envs:int|None, total_timesteps:int|None, device:str, resume, progress:bool,
-                checkpoint_every:int|None=None):
+                checkpoint_every:int|None=None, ray_workers:int|None=None, ray_address:str|None=None):
     "The agent to train: restored from `resume`, or new with the package defaults and the given overrides."
     from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig, flat_obs_dim
     if resume is not None:
@@ -93,12 +94,16 @@ def _make_agent(env, env_name:str, seed:int, n_envs:int|None, total_timesteps:in
         agent = load_agent(resume, device)
         agent.config.progress_bar = progress
         if checkpoint_every is not None: agent.config.checkpoint_every = checkpoint_every
+        if ray_workers is not None: agent.config.ray_workers = ray_workers   # where rollouts run, not how they are learnt
+        if ray_address is not None: agent.config.ray_address = ray_address
         try: agent.config.validate()
         except (TypeError, ValueError) as e: raise _user_error(e) from None
         return agent
     overrides = {"seed": seed, "progress_bar": progress}
     if n_envs is not None: overrides["n_envs"] = n_envs
     if checkpoint_every is not None: overrides["checkpoint_every"] = checkpoint_every
+    if ray_workers is not None: overrides["ray_workers"] = ray_workers
+    if ray_address is not None: overrides["ray_address"] = ray_address
     if total_timesteps is not None: overrides["total_timesteps"] = total_timesteps
     elif env_name in DEFAULT_TIMESTEPS: overrides["total_timesteps"] = DEFAULT_TIMESTEPS[env_name]
     try: config = PPOConfig(**overrides)
@@ -132,6 +137,8 @@ def train_run(env_name:str="reach",          # registered environment (see `sims
               progress:bool=True,            # progress bars (one line every log_every updates when stderr is not a terminal)
               tensorboard:bool=False,        # write TensorBoard event files into <run>/tensorboard
               checkpoint_every:int|None=None, # rewrite <run>/checkpoint.pt every N updates (None: PPOConfig's default)
+              ray_workers:int|None=None,     # collect rollouts on this many Ray actors (None: the config's; 0: in-process)
+              ray_address:str|None=None,     # with ray_workers: the Ray cluster to join (None: start a local Ray)
              ) -> Path:
     "Train PPO on `env_name`, evaluate it and write a run directory; returns its path."
     from simscaleai.sim import make_env
@@ -141,10 +148,11 @@ def train_run(env_name:str="reach",          # registered environment (see `sims
     if checkpoint_every is not None and checkpoint_every < 1: raise UserError(f"--checkpoint-every must be >= 1, got {checkpoint_every}")
     _device(device)
     if resume is not None and Path(resume).is_dir():
-        return _resume_run(Path(resume), env_name, total_timesteps, n_envs, out_dir, device, eval_episodes, video, progress, tensorboard, checkpoint_every)
+        return _resume_run(Path(resume), env_name, total_timesteps, n_envs, out_dir, device, eval_episodes, video, progress, tensorboard,
+                           checkpoint_every, ray_workers, ray_address)
     env = make_env(env_name)
     try:
-        agent = _make_agent(env, env_name, seed, n_envs, total_timesteps, device, resume, progress, checkpoint_every)
+        agent = _make_agent(env, env_name, seed, n_envs, total_timesteps, device, resume, progress, checkpoint_every, ray_workers, ray_address)
         budget = total_timesteps if resume is not None and total_timesteps is not None else agent.config.total_timesteps
         with contextlib.ExitStack() as stack:
             final = Path(out_dir) if out_dir is not None else default_run_dir(env_name)
@@ -178,7 +186,7 @@ def _train_into(run_dir:Path, agent, env, env_name:str, budget:int, resumed_from
                                      "versions": _versions()})
 
 def _resume_run(run_dir:Path, env_name:str, total_timesteps, n_envs, out_dir, device:str, eval_episodes:int, video:bool,
-                progress:bool, tensorboard:bool, checkpoint_every) -> Path:
+                progress:bool, tensorboard:bool, checkpoint_every, ray_workers=None, ray_address=None) -> Path:
     "Continue the run in `run_dir` in place, to the budget it was started with."
     from simscaleai.sim import make_env
     for flag, value in (("--total-timesteps", total_timesteps), ("--n-envs", n_envs), ("--out", out_dir)):
@@ -186,7 +194,7 @@ def _resume_run(run_dir:Path, env_name:str, total_timesteps, n_envs, out_dir, de
     meta = json.loads((run_dir/"run.json").read_text()) if (run_dir/"run.json").is_file() else {}
     if meta.get("env", env_name) != env_name: raise UserError(f"--resume: {str(run_dir)!r} is a run of {meta['env']!r}, not {env_name!r}")
     if not (run_dir/"checkpoint.pt").is_file(): raise UserError(f"--resume: {str(run_dir)!r} has no checkpoint.pt to continue from")
-    agent = _make_agent(None, env_name, 0, None, None, device, run_dir/"checkpoint.pt", progress, checkpoint_every)
+    agent = _make_agent(None, env_name, 0, None, None, device, run_dir/"checkpoint.pt", progress, checkpoint_every, ray_workers, ray_address)
     remaining = (agent._target_timesteps or agent.num_timesteps) - agent.num_timesteps
     if remaining <= 0 and meta.get("status") == "complete":
         raise UserError(f"--resume: the run in {str(run_dir)!r} is already complete ({agent.num_timesteps} steps); nothing to continue")
@@ -243,6 +251,10 @@ def _add_train_parser(sub):
                    help=f"env steps to train (default: {DEFAULT_TIMESTEPS.get('reach')} for reach; with --resume CHECKPOINT: this many more)")
     t.add_argument("--seed", type=int, default=0, help="seed for weights, sampling and env resets (default: 0)")
     t.add_argument("--n-envs", type=int, default=None, metavar="N", help="env copies stepped together (default: PPOConfig.n_envs)")
+    t.add_argument("--ray-workers", type=int, default=None, metavar="N",
+                   help="collect rollouts on N Ray actors, n-envs / N envs each (needs pip install 'simscaleai[ray]')")
+    t.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="with --ray-workers: join this Ray cluster ('auto' or host:port; default: start a local Ray)")
     t.add_argument("--out", default=None, metavar="DIR", help="run directory (default: runs/<env>-<timestamp>)")
     t.add_argument("--overwrite", action="store_true", help="replace the run directory if it exists")
     t.add_argument("--device", default="cpu", help="torch device (default: cpu)")
@@ -295,7 +307,8 @@ def main(argv:list|None=None) -> int:
         elif args.command == "train":
             run = train_run(args.env, args.total_timesteps, args.seed, args.n_envs, args.out, args.device, args.resume,
                             args.overwrite, args.eval_episodes, video=not args.no_video, progress=not args.no_progress,
-                            tensorboard=args.tensorboard, checkpoint_every=args.checkpoint_every)
+                            tensorboard=args.tensorboard, checkpoint_every=args.checkpoint_every,
+                            ray_workers=args.ray_workers, ray_address=args.ray_address)
             metrics = json.loads((run/"eval.json").read_text())
             print(format_metrics(metrics)); print(f"run directory: {run}")
         elif args.command == "eval":
