@@ -67,3 +67,48 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="num_envs must be an int >= 1"): make_vec_env("reach", num_envs=0)
     with pytest.raises(ValueError, match="unknown environment"): make_vec_env("push", num_envs=2)
     venv.close()
+
+
+def test_batched_pool_restores_interrupted_episodes():
+    "get_state mid-episode, then a new pool's start(states): every env replays its episode and goes on where it was."
+    from simscaleai.rl.runners import EnvPoolRunner
+    def run(pool, steps, t0=0):
+        out = []
+        for t in range(t0, t0 + steps):
+            for g, s in enumerate(pool.groups):
+                pool.launch(g, np.tile(np.array([np.sin(t + g), np.cos(t), 0.3, -1.0], np.float32), (s.stop - s.start, 1)))
+            out.append(np.concatenate([pool.collect(g).obs for g in range(len(pool.groups))]))
+        return np.stack(out)
+    pool = EnvPoolRunner(make_env("lift", max_episode_steps=9), 4, 1, seed=3)
+    pool.start(None); run(pool, 13); state = pool.get_state()
+    after = run(pool, 6, t0=13); pool.close()
+    restored_pool = EnvPoolRunner(make_env("lift", max_episode_steps=9), 4, 1, seed=3)
+    obs, restored = restored_pool.start(state)
+    assert pool.batched and restored.all()
+    assert np.array_equal(obs, np.stack([s["last_obs"] for s in state]))
+    assert np.array_equal(run(restored_pool, 6, t0=13), after)
+    restored_pool.close()
+
+
+def test_ppo_trains_on_a_task_name_and_batched_equals_one_by_one():
+    "PPO given a task name uses the batched pool; its history matches the same run with envs stepped one by one."
+    from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig
+    from simscaleai.rl.rollouts import flat_obs_dim
+    from simscaleai.rl.rewards.rewards import RewardFunction
+    from simscaleai.sim import default_reach_reward
+    class OneByOne(RewardFunction):
+        "Reach's default reward, refusing batches: forces the pool to step the envs one by one."
+        def __init__(self): self.inner = default_reach_reward()
+        def compute_terms(self, obs, action, info):
+            if np.ndim(obs["ee_pos"]) != 1: raise TypeError("one step at a time")
+            return self.inner.compute_terms(obs, action, info)
+        def compute(self, obs, action, info): return sum(self.compute_terms(obs, action, info).values())
+    cfg = lambda: PPOConfig(n_steps=256, batch_size=64, n_epochs=2, n_envs=8, seed=0, progress_bar=False)
+    agent = PPOAgent(20, 4, cfg()); agent.train("reach", total_timesteps=256)
+    assert agent.num_timesteps == 256 and agent._rollout_state["kind"] == "pool"
+    batched = PPOAgent(20, 4, cfg()).train(make_env("reach", max_episode_steps=20), total_timesteps=512)
+    with pytest.warns(RuntimeWarning, match="does not take batches"):
+        one_by_one = PPOAgent(20, 4, cfg()).train(make_env("reach", max_episode_steps=20, reward_fn=OneByOne()), total_timesteps=512)
+    assert len(batched["episode_reward"]) == 24      # 8 envs x 64 steps / 20-step episodes: 3 each
+    for k in ("episode_reward", "episode_length", "policy_loss", "value_loss"):
+        np.testing.assert_allclose(batched[k], one_by_one[k], rtol=1e-6, atol=1e-9)

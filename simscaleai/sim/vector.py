@@ -224,6 +224,18 @@ def _autoreset(self:PandaVectorEnv, obs:dict, info:dict, done:np.ndarray) -> tup
     out.update(final_obs=final_obs, _final_obs=done.copy(), final_info=_with_masks(info, done), _final_info=done.copy())
     return new_obs, out
 
+# %% ../../nbs/02y_vector.ipynb #bfe4998d
+@patch
+def step_some(self:PandaVectorEnv,
+              actions:np.ndarray, # (num_envs, 4); only the rows in `mask` are used
+              mask:np.ndarray,    # (num_envs,) bool: the envs to step
+             ) -> dict:
+    "Step only the envs in `mask`, with no reward and no autoreset (replaying saved episodes); returns the batch's observations."
+    actions, idx = self._check_actions(actions), np.flatnonzero(mask)
+    if (self.elapsed[idx] < 0).any(): raise RuntimeError("PandaVectorEnv.step_some() called before reset(); call reset() first")
+    self._set_targets(actions, idx); self._physics(idx); self.elapsed[idx] += 1
+    return self._observe()[0]
+
 # %% ../../nbs/02y_vector.ipynb #7fc1c350
 @patch
 def close_extras(self:PandaVectorEnv, **kwargs):
