@@ -70,19 +70,23 @@ def _setup_arrays(self:PandaVectorEnv):
     self.ee_pos, self.target = np.zeros((n, 3)), np.zeros((n, 3))
     self.jac = np.zeros((n, 3, m.nv))            # d(ee_pos)/d(qvel) at the current state: the next step's IK
     self.flags = np.zeros((n, len(e0._batch_flags())), bool)   # per-env flags a task reads from contacts (lift: grasped)
+    self._has_flags = self.flags.shape[1] > 0
     self.elapsed = np.full(n, -1)                 # control steps since each env's reset; -1 before the first
     self._ctrl_arm, self._ctrl_fingers = np.zeros((n, 7)), np.zeros(n)
     self._q_lo, self._q_hi = e0._q_lo, e0._q_hi
     self._inv_step_limit = np.array(e0._inv_step_limit)
     self._lam2, self._scale, self._max_steps, self._n_substeps = e0._lam2, e0._action_scale, e0._max_steps, e0._n_substeps
+    # per env, the views into its MjData used every step (valid for the life of the data), made once
+    self._views = [(e, e.model, e.data, e.data.ctrl[:7], e.data.ctrl[7:9], e.data.qpos, e.data.qvel, e._ee_pos, self.jac[i])
+                   for i, e in enumerate(self.envs)]
 
 @patch
 def _gather(self:PandaVectorEnv, i:int):
     "Copy env i's state into the batch arrays and compute its TCP Jacobian (env i's kinematics are current)."
-    e = self.envs[i]; d = e.data
-    self.qpos[i], self.qvel[i], self.ee_pos[i] = d.qpos, d.qvel, e._ee_pos
-    mujoco.mj_jacSite(e.model, d, self.jac[i], None, e._ee_id)
-    self.flags[i] = e._batch_flags()
+    e, m, d, _, _, qpos, qvel, ee_pos, jac = self._views[i]
+    self.qpos[i], self.qvel[i], self.ee_pos[i] = qpos, qvel, ee_pos
+    mujoco.mj_jacSite(m, d, jac, None, e._ee_id)
+    if self._has_flags: self.flags[i] = e._batch_flags()
 
 # %% ../../nbs/02y_vector.ipynb #ef0bd3fd
 def _dls3_batch(jac:np.ndarray, # (B, 3, n) position Jacobians [m/rad]
@@ -116,11 +120,12 @@ def _set_targets(self:PandaVectorEnv, actions:np.ndarray, idx:np.ndarray):
 @patch
 def _physics_chunk(self:PandaVectorEnv, idx):
     "Set the targets of envs `idx`, step their physics one control period, gather their new state (runs in a thread)."
+    n_sub, views, ctrl_arm, ctrl_fingers = self._n_substeps, self._views, self._ctrl_arm, self._ctrl_fingers
     for i in idx:
-        e = self.envs[i]; m, d = e.model, e.data
-        d.ctrl[:7] = self._ctrl_arm[i]
-        d.ctrl[7:9] = self._ctrl_fingers[i]
-        mujoco.mj_step(m, d, self._n_substeps)          # releases the GIL: the threads' envs step in parallel
+        _, m, d, arm, fingers, *_ = views[i]
+        arm[:] = ctrl_arm[i]
+        fingers[:] = ctrl_fingers[i]
+        mujoco.mj_step(m, d, n_sub)                    # releases the GIL: the threads' envs step in parallel
         mujoco.mj_kinematics(m, d); mujoco.mj_comPos(m, d)
         self._gather(i)
 
