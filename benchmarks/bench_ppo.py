@@ -5,8 +5,9 @@
 
 1. Speed (env steps per second of the whole training loop: rollouts and updates). Round by round, in this one process,
    interleaved (the order alternates every round) so that machine load hits every contender alike:
-     ours                 PPOAgent.train with the default PPOConfig (16 env copies, one env worker process)
-     ours, 1 process      the same with env_workers=0 (everything in this process, like SB3's DummyVecEnv)
+     ours                 PPOAgent.train with the default PPOConfig (16 env copies in two batched vector envs, each
+                          stepped in its own thread: env_workers=1)
+     ours, 1 process      the same with env_workers=0 (everything in one thread, like SB3's DummyVecEnv)
      SB3                  stable_baselines3.PPO with the same hyper-parameters: 16 envs x n_steps=128 (= 2048 per
                           rollout; SB3 counts n_steps per env), batch 64, 10 epochs, lr 3e-4, gamma 0.99, lambda 0.95,
                           clip 0.2, c_e 0.01, c_v 0.5, grad-norm 0.5, per-mini-batch advantage normalisation, the same
@@ -39,7 +40,7 @@ from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig, flatten_obs
 
 
 # ------------------------------------------------------------------ Stable-Baselines3 with the same setup
-def make_sb3(seed, n_envs=PPOConfig().n_envs, subproc=False):
+def make_sb3(seed, n_envs=PPOConfig().n_envs, subproc=False, task="reach"):
     from stable_baselines3 import PPO
     from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
@@ -58,7 +59,7 @@ def make_sb3(seed, n_envs=PPOConfig().n_envs, subproc=False):
             return self.net(obs)
 
     def factory():
-        return gym.wrappers.FlattenObservation(make_env("reach"))
+        return gym.wrappers.FlattenObservation(make_env(task))
     vec = (SubprocVecEnv if subproc else DummyVecEnv)([factory] * n_envs)
     vec = VecNormalize(vec, norm_obs=True, norm_reward=True, clip_obs=10.0, clip_reward=10.0, gamma=0.99, epsilon=1e-8)
     return PPO("MlpPolicy", vec, learning_rate=3e-4, n_steps=2048 // n_envs, batch_size=64, n_epochs=10, gamma=0.99,

@@ -232,7 +232,9 @@ def test_bad_envs_and_observations():
         agent.train(Countdown())
     with pytest.raises(ValueError, match=r"action space must be a Box of shape \(3,\) \(action_dim\)"):
         PPOAgent(4, 3, small_config()).train(ToyReach())
-    with pytest.raises(TypeError, match="env must be a gymnasium Env or VectorEnv, got str"):
+    with pytest.raises(TypeError, match="env must be a gymnasium Env or VectorEnv, got int"):
+        agent.train(3)
+    with pytest.raises(ValueError, match="env observations flatten to 20 values"):   # a task name is make_env(name)
         agent.train("reach")
     with pytest.raises(ValueError, match="total_timesteps must be an int >= 1, got 0"):
         agent.train(ToyReach(), total_timesteps=0)

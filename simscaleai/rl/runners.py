@@ -1,4 +1,4 @@
-"""What steps the environments during a rollout: one small interface, a pool of env copies stepped in this process or in forked workers, and an adapter for any Gymnasium `VectorEnv`.
+"""What steps the environments during a rollout: one small interface, a pool of env copies (batched and stepped in threads for the simulation's tasks, one by one for any other env), and an adapter for any Gymnasium `VectorEnv`.
 
 Docs: https://simscaleai.github.io/simscaleai/runners.html.md"""
 
@@ -6,7 +6,8 @@ Docs: https://simscaleai.github.io/simscaleai/runners.html.md"""
 
 # %% ../../nbs/05_runners.ipynb #b0ce7dc9
 from __future__ import annotations
-import copy, traceback, warnings
+import copy, warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import gymnasium as gym
@@ -15,10 +16,12 @@ import torch
 from fastcore.basics import patch
 from .rollouts import flatten_obs, flat_obs_dim
 from ..utils import episode_seed
+from ..sim.core import PandaEnv, make_env
+from ..sim.vector import PandaVectorEnv, _check_batchable
 
 # %% auto #0
-__all__ = ['StepResult', 'EnvRunner', 'EpisodeStats', 'EnvShard', 'replicate_env', 'EnvPoolRunner', 'VectorEnvRunner',
-           'env_spaces', 'make_runner']
+__all__ = ['StepResult', 'EnvRunner', 'EpisodeStats', 'EnvShard', 'replicate_env', 'BatchedShard', 'batched_copies',
+           'EnvPoolRunner', 'VectorEnvRunner', 'env_spaces', 'as_env', 'make_runner']
 
 # %% ../../nbs/05_runners.ipynb #87a35312
 class StepResult(NamedTuple):
@@ -182,102 +185,124 @@ def replicate_env(env:gym.Env, n:int) -> list:
             break
     return copies
 
-# %% ../../nbs/05_runners.ipynb #649281f8
-import contextlib, ctypes, multiprocessing, os, signal
-def _shared_array(ctx, shape:tuple, dtype) -> np.ndarray:
-    "A numpy array in shared memory: made before a fork, the parent and the child both see it."
-    dtype, size = np.dtype(dtype), int(np.prod(shape))
-    return np.frombuffer(ctx.RawArray("b", max(1, size * dtype.itemsize)), dtype=dtype)[:size].reshape(shape)
+# %% ../../nbs/05_runners.ipynb #c6440f5f
+class BatchedShard:
+    "`EnvShard`'s job done by a `PandaVectorEnv`: all its envs stepped in one call, ended episodes reset with their own seeds."
+    def __init__(self,
+                 venv:PandaVectorEnv, # the batched envs (autoreset DISABLED: this shard resets them)
+                 seed:int,            # the run's seed
+                 first_index:int,     # global index of the venv's env 0 (episode seeds depend on it)
+                 own:list,            # own[i]: this shard made env i, so closes it
+                ):
+        self.venv, self.seed, self.first, self.own = venv, seed, first_index, own
+        n = self.n = venv.num_envs
+        self.episode_index = [0] * n
+        self.stats = [EpisodeStats() for _ in range(n)]
+        self.obs = None
 
-class _StepBuffers:
-    "One worker's step inputs and outputs in shared memory."
-    def __init__(self, ctx, n:int, obs_dim:int, action_space:gym.spaces.Box):
-        self.actions = _shared_array(ctx, (n, *action_space.shape), action_space.dtype)
-        self.obs, self.final = _shared_array(ctx, (n, obs_dim), np.float64), _shared_array(ctx, (n, obs_dim), np.float64)
-        self.rewards = _shared_array(ctx, (n,), np.float64)
-        self.terminated, self.truncated = _shared_array(ctx, (n,), np.bool_), _shared_array(ctx, (n,), np.bool_)
+    def _reset(self, mask:np.ndarray) -> np.ndarray:
+        "Reset the envs in `mask` with their episodes' seeds; returns every env's flat observation."
+        seeds = [episode_seed(self.seed, self.first + i, self.episode_index[i]) if m else None for i, m in enumerate(mask)]
+        obs, _ = self.venv.reset(seed=seeds, options={"reset_mask": mask})
+        for i in np.flatnonzero(mask): self.stats[i].clear()
+        return flatten_obs(obs, batched=True)
 
-def _shard_worker(conn, shard:EnvShard, shared:_StepBuffers):
-    "Worker process loop: run the shard's methods on request and send back ('ok', result) or ('error', traceback)."
-    torch.set_num_threads(1)
-    parent = multiprocessing.parent_process().pid   # die with the parent, however it dies: it may hold our pipe's other end, so EOF never comes
-    with contextlib.suppress(Exception): ctypes.CDLL(None).prctl(1, signal.SIGKILL)   # Linux PR_SET_PDEATHSIG
-    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the parent's to handle (it checkpoints, then closes us)
-    while True:
-        try:
-            while not conn.poll(2.0):                                               # elsewhere: poll the parent's pid
-                if os.getppid() != parent: os._exit(1)
-            cmd, arg = conn.recv()
-        except (EOFError, KeyboardInterrupt): break
-        try:
-            if cmd == "step":
-                obs, rewards, terminated, truncated, final, finished = shard.step(shared.actions.copy())
-                shared.obs[:], shared.rewards[:], shared.final[:] = obs, rewards, final
-                shared.terminated[:], shared.truncated[:] = terminated, truncated
-                conn.send(("ok", finished))
-            elif cmd == "close": shard.close(); conn.send(("ok", None)); break
-            else: conn.send(("ok", getattr(shard, cmd)(*arg)))
-        except Exception: conn.send(("error", traceback.format_exc()))
-    conn.close()
+    def get_state(self) -> list:
+        return [dict(episode_index=self.episode_index[i], last_obs=self.obs[i].copy(), stats=self.stats[i].state()) for i in range(self.n)]
 
-# %% ../../nbs/05_runners.ipynb #7a22cce9
+    def close(self):
+        if self.venv._pool is not None: self.venv._pool.shutdown(); self.venv._pool = None
+        for env, own in zip(self.venv.envs, self.own):
+            if own: env.close()
+
+# %% ../../nbs/05_runners.ipynb #5aab090e
+@patch
+def start(self:BatchedShard, states:list|None) -> tuple:
+    "Reset every env, or restore interrupted episodes by replaying their seeds and actions (all envs together); returns (obs, restored)."
+    n = self.n
+    if states is not None: self.episode_index = [int(s["episode_index"]) for s in states]
+    obs = self._reset(np.ones(n, bool))
+    if states is None: self.obs = obs; return obs.copy(), np.zeros(n, bool)
+    for s, st in zip(self.stats, states): s.load(st["stats"])
+    lengths = np.array([len(s.actions) for s in self.stats])
+    actions = np.zeros((n, *self.venv.single_action_space.shape), self.venv.single_action_space.dtype)
+    for t in range(int(lengths.max(initial=0))):
+        mask = lengths > t
+        for i in np.flatnonzero(mask): actions[i] = self.stats[i].actions[t]
+        obs = flatten_obs(self.venv.step_some(actions, mask), batched=True)
+    restored = np.array([np.shape(st["last_obs"]) == obs[i].shape and np.array_equal(obs[i], st["last_obs"]) for i, st in enumerate(states)])
+    if (~restored).any(): obs[~restored] = self._reset(~restored)[~restored]
+    self.obs = obs
+    return obs.copy(), restored
+
+# %% ../../nbs/05_runners.ipynb #c858f46c
+@patch
+def step(self:BatchedShard, actions:np.ndarray) -> tuple:
+    "Step all envs in one call: (obs, rewards, terminated, truncated, final_obs, finished episodes), as `EnvShard.step`."
+    obs, rewards, terminated, truncated, info = self.venv.step(actions)
+    obs, done = flatten_obs(obs, batched=True), terminated | truncated
+    terms, success = info["reward_terms"], info.get("success")
+    for i, s in enumerate(self.stats):   # the episode totals: a few float additions per env
+        s.add(rewards[i], {"reward_terms": {k: v[i] for k, v in terms.items() if k[0] != "_"}, "success": success[i]}, actions[i].copy())
+    final, finished = np.zeros_like(obs), []
+    if done.any():
+        final[done] = obs[done]
+        for i in np.flatnonzero(done):
+            finished.append(self.stats[i].summary(self.first + i)); self.episode_index[i] += 1
+        obs[done] = self._reset(done)[done]
+    self.obs = obs
+    return obs, rewards, terminated, truncated, final, finished
+
+# %% ../../nbs/05_runners.ipynb #40987b0a
+def _batches_reward(env:PandaEnv) -> bool:
+    "Whether `env`'s reward gives for a batch what it gives each env alone (a reward written for one step at a time may not)."
+    fresh = lambda: type(env)(config=env.config, reward_fn=env.reward_fn)
+    venv, single = PandaVectorEnv([fresh(), fresh()], num_threads=1), fresh()
+    try:
+        venv.reset(seed=[1, 2]); single.reset(seed=2)
+        actions = np.array([[0.3, -0.2, 0.1, 0.5]] * 2, np.float32)
+        return bool(np.isclose(venv.step(actions)[1][1], single.step(actions[1])[1], rtol=1e-9, atol=1e-12))
+    except Exception: return False
+    finally: venv.close(); single.close()
+
+def batched_copies(env, n:int) -> list|None:
+    "`env` and `n - 1` copies of it when a `PandaVectorEnv` can step them (a registered task, no cameras, a reward that takes batches), else None."
+    if not isinstance(env, PandaEnv): return None
+    try: _check_batchable([env])      # a registered task (not a subclass), no cameras
+    except ValueError: return None
+    if not _batches_reward(env):
+        warnings.warn(f"{type(env.reward_fn).__name__} does not take batches of observations (the reward library's rewards do): "
+                      "the envs are stepped one by one, slower", RuntimeWarning)
+        return None
+    return [env] + [type(env)(config=env.config, reward_fn=env.reward_fn) for _ in range(n - 1)]
+
+# %% ../../nbs/05_runners.ipynb #c6383c2d
 class EnvPoolRunner(EnvRunner):
-    "`n_envs` copies of one env in two groups, each stepped by this process or by forked worker processes."
+    "`n_envs` copies of one env in two groups: batched envs stepped in threads for a registered task, else envs stepped in turn."
     kind = "pool"
     def __init__(self,
                  env:gym.Env,     # the env to copy (kept as copy 0; the runner closes only the copies it made)
                  n_envs:int,      # number of copies
-                 n_workers:int,   # forked worker processes (0: all in this process)
+                 n_workers:int,   # threads stepping a registered task's physics beside this one (0: all in this thread)
                  seed:int,        # the run's seed (episode seeds)
                 ):
-        import multiprocessing as mp
-        envs, own = [env] + replicate_env(env, n_envs - 1), [False] + [True] * (n_envs - 1)
         half, self.num_envs = n_envs // 2, n_envs
         self.groups = [slice(0, half), slice(half, n_envs)] if half else [slice(0, n_envs)]
-        n_workers = min(n_workers, n_envs)
-        if n_workers and "fork" not in mp.get_all_start_methods():
-            warnings.warn("env_workers needs the 'fork' start method; stepping all envs in this process", RuntimeWarning)
-            n_workers = 0
-        per_group = [n_workers // 2, n_workers - n_workers // 2] if len(self.groups) == 2 else [n_workers]
-        self.local = [None] * len(self.groups)        # a group's shard when this process steps it
-        self.workers = [[] for _ in self.groups]      # else its workers: (pipe, shared buffers, first env, end)
-        self.procs, self._actions = [], [None] * len(self.groups)
-        ctx = mp.get_context("fork") if n_workers else None
-        for g, (group, k) in enumerate(zip(self.groups, per_group)):
-            k = min(k, group.stop - group.start)
-            if k == 0: self.local[g] = EnvShard(envs[group], seed, group.start, own[group])
-            else: self._fork(ctx, g, envs, own, np.linspace(group.start, group.stop, k + 1).round().astype(int).tolist(), seed)
+        own, envs = [False] + [True] * (n_envs - 1), batched_copies(env, n_envs)
+        self.batched, self._exec = envs is not None, None
+        if self.batched:        # each group's step runs in its own thread, with its share of the physics threads
+            threads = max(1, (n_workers + 1) // len(self.groups))
+            self.shards = [BatchedShard(PandaVectorEnv(envs[g], threads, "Disabled"), seed, g.start, own[g]) for g in self.groups]
+            if n_workers: self._exec = ThreadPoolExecutor(len(self.groups), thread_name_prefix="env-group")
+        else:
+            envs = [env] + replicate_env(env, n_envs - 1)
+            self.shards = [EnvShard(envs[g], seed, g.start, own[g]) for g in self.groups]
+        self._launched = [None] * len(self.groups)
 
-    def _fork(self, ctx, g:int, envs:list, own:list, cuts:list, seed:int):
-        "Start one worker per [cuts[i], cuts[i+1]) range of envs for group `g`."
-        for a, b in zip(cuts[:-1], cuts[1:]):
-            shard = EnvShard(envs[a:b], seed, a, own[a:b])
-            shared = _StepBuffers(ctx, b - a, flat_obs_dim(envs[0].observation_space), envs[0].action_space)
-            parent, child = ctx.Pipe()
-            p = ctx.Process(target=_shard_worker, args=(child, shard, shared), daemon=True)
-            p.start(); child.close()
-            self.workers[g].append((parent, shared, a, b)); self.procs.append(p)
-
-# %% ../../nbs/05_runners.ipynb #186c0043
-@patch
-def _run(self:EnvPoolRunner, cmd:str, args_for) -> list:
-    "Run a shard method on every shard, in env order (workers first, so they run while this process works)."
-    for ws in self.workers:
-        for conn, _, a, b in ws: conn.send((cmd, args_for(a, b)))
-    out = []
-    for local, ws in zip(self.local, self.workers):
-        if local is not None: out.append(getattr(local, cmd)(*args_for(local.first, local.first + len(local.envs))))
-        out += [_recv(conn) for conn, *_ in ws]
-    return out
-
-def _recv(conn):
-    status, res = conn.recv()
-    if status != "ok": raise RuntimeError(f"env worker failed:\n{res}")
-    return res
-
+# %% ../../nbs/05_runners.ipynb #e02f78f3
 @patch
 def start(self:EnvPoolRunner, states:list|None) -> tuple:
-    res = self._run("start", lambda a, b: (None if states is None else states[a:b],))
+    res = [sh.start(None if states is None else states[g]) for sh, g in zip(self.shards, self.groups)]
     restored = np.concatenate([r[1] for r in res])
     if states is not None and not restored.all():
         warnings.warn(f"envs {np.flatnonzero(~restored).tolist()}: replaying the interrupted episode did not reproduce "
@@ -285,41 +310,25 @@ def start(self:EnvPoolRunner, states:list|None) -> tuple:
     return np.concatenate([r[0] for r in res]), restored
 
 @patch
-def get_state(self:EnvPoolRunner) -> list: return [st for r in self._run("get_state", lambda a, b: ()) for st in r]
+def get_state(self:EnvPoolRunner) -> list: return [st for sh in self.shards for st in sh.get_state()]
 
-# %% ../../nbs/05_runners.ipynb #d33827b5
 @patch
 def launch(self:EnvPoolRunner, group:int, actions:np.ndarray):
-    "Start stepping a group's envs with `actions` (that group's rows); returns at once when workers do it."
-    if self.local[group] is not None: self._actions[group] = actions
-    first = self.groups[group].start
-    for conn, shared, a, b in self.workers[group]:
-        shared.actions[:] = actions[a - first:b - first]
-        conn.send(("step", None))
+    "Start stepping a group's envs with `actions` (that group's rows): in a thread for batched envs, else at `collect`."
+    step = self.shards[group].step
+    self._launched[group] = self._exec.submit(step, actions) if self._exec is not None else actions
 
 @patch
 def collect(self:EnvPoolRunner, group:int) -> StepResult:
-    if self.local[group] is not None:
-        obs, rewards, terminated, truncated, final, finished = self.local[group].step(self._actions[group])
-    else:
-        finished = []
-        for conn, *_ in self.workers[group]: finished += _recv(conn)
-        obs, rewards, terminated, truncated, final = (np.concatenate([getattr(sh, k) for _, sh, _, _ in self.workers[group]])
-                                                      for k in ("obs", "rewards", "terminated", "truncated", "final"))
+    launched = self._launched[group]
+    obs, rewards, terminated, truncated, final, finished = (launched.result() if self._exec is not None
+                                                            else self.shards[group].step(launched))
     return StepResult(obs, rewards, terminated, truncated, final, np.ones(len(rewards), bool), finished)
 
 @patch
 def close(self:EnvPoolRunner):
-    for ws in self.workers:
-        for conn, *_ in ws:
-            try: conn.send(("close", ())); conn.recv()
-            except (OSError, EOFError, BrokenPipeError): pass
-    for p in self.procs:
-        p.join(timeout=5)
-        if p.is_alive(): p.terminate()
-    for s in self.local:
-        if s is not None: s.close()
-    self.workers, self.procs = [[] for _ in self.groups], []
+    if self._exec is not None: self._exec.shutdown(); self._exec = None
+    for sh in self.shards: sh.close()
 
 # %% ../../nbs/05_runners.ipynb #9cdc9772
 def _env_info(info:dict, i:int) -> dict:
@@ -405,7 +414,7 @@ def step(self:VectorEnvRunner, actions:np.ndarray) -> StepResult:
         obs[done] = flatten_obs(new_obs, batched=True)[done]
     return StepResult(obs, rewards, terminated, truncated, final, valid, finished)
 
-# %% ../../nbs/05_runners.ipynb #99721488
+# %% ../../nbs/05_runners.ipynb #2649aecf
 def env_spaces(env) -> tuple:
     "(single observation space, single action space, num_envs or None) of a gymnasium Env or VectorEnv."
     if isinstance(env, gym.vector.VectorEnv):
@@ -414,11 +423,16 @@ def env_spaces(env) -> tuple:
         return env.observation_space, env.action_space, None
     raise TypeError(f"env must be a gymnasium Env or VectorEnv, got {type(env).__name__}")
 
-def make_runner(env,              # a gymnasium Env (copied n_envs times) or VectorEnv (used as it is)
+def as_env(env):
+    "A task name becomes `make_env(name)`; anything else is returned as it is."
+    return make_env(env) if isinstance(env, str) else env
+
+def make_runner(env,              # a task name or a gymnasium Env (copied n_envs times), or a VectorEnv (used as it is)
                 n_envs:int,       # copies of a single env
-                env_workers:int,  # forked worker processes for the copies
+                env_workers:int,  # threads stepping the copies' physics beside this one
                 seed:int,         # the run's seed (episode seeds)
                ) -> EnvRunner:
-    "The runner for `env`: a `VectorEnvRunner` for a VectorEnv, else an `EnvPoolRunner` of `n_envs` copies."
+    "The runner for `env`: a `VectorEnvRunner` for a VectorEnv, else an `EnvPoolRunner` of `n_envs` copies (batched for a task)."
+    env = as_env(env)
     if isinstance(env, gym.vector.VectorEnv): return VectorEnvRunner(env, seed)
     return EnvPoolRunner(env, n_envs, env_workers, seed)

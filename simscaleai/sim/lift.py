@@ -176,6 +176,27 @@ def default_lift_reward(cfg:LiftConfig, # the task's config: rest height, lift h
                             (_named(InfoBonus("success", 5.0), "success"), 1.0),
                             (_named(ActionPenalty(scale=0.01), "action"), 1.0)])
 
+# %% ../../nbs/02b_lift.ipynb #8a2e8ac4
+@patch
+def _batch_flags(self:LiftEnv) -> tuple:
+    "What the batched env reads from each env's contacts after its physics step: `grasped`."
+    return (self._grasped(),)
+
+@patch
+def _batch_observation(self:LiftEnv, qpos, qvel, ee_pos, target) -> dict:
+    "`_observation` for a batch of state arrays (one row per env)."
+    adr = int(self.model.jnt_qposadr[self.model.joint("object_joint").id])
+    return {"ee_pos": ee_pos.copy(), "gripper_width": qpos[:, 7:8] + qpos[:, 8:9], "joint_pos": qpos[:, :7].copy(),
+            "joint_vel": qvel[:, :7].copy(), "object_pos": qpos[:, adr:adr + 3].copy(),
+            "object_quat": qpos[:, adr + 3:adr + 7].copy(), "target_pos": target.copy()}
+
+@patch
+def _batch_observe(self:LiftEnv, qpos, qvel, ee_pos, target, flags) -> tuple:
+    "`_observe` for a batch: (obs, info) dicts of arrays."
+    obs, grasped = self._batch_observation(qpos, qvel, ee_pos, target), flags[:, 0].copy()
+    height = obs["object_pos"][:, 2] - self._rest_z
+    return obs, {"distance": np.maximum(0.0, self._lift_m - height), "success": grasped & (height >= self._lift_m), "grasped": grasped}
+
 # %% ../../nbs/02b_lift.ipynb #91067b1d
 def _pick_action(obs:dict, carry_to:np.ndarray, object_size_m:float, action_scale_m:float) -> np.ndarray:
     "Stateless pick: the phase (held / at the cube / above it / elsewhere) is read from the observation."

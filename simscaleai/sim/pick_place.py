@@ -96,6 +96,15 @@ def _observe(self:PickPlaceEnv) -> tuple:
     dist = math.dist(self._obj_pos.tolist(), self._target.tolist())
     return obs, {"distance": dist, "success": dist < self._success_m, "grasped": grasped}
 
+# %% ../../nbs/02c_pick_place.ipynb #d257511d
+@patch
+def _batch_observe(self:PickPlaceEnv, qpos, qvel, ee_pos, target, flags) -> tuple:
+    "`_observe` for a batch: (obs, info) dicts of arrays."
+    obs, grasped = self._batch_observation(qpos, qvel, ee_pos, target), flags[:, 0].copy()
+    obs["goal_pos"] = target.copy()
+    dist = np.sqrt(((obs["object_pos"] - target) ** 2).sum(1))
+    return obs, {"distance": dist, "success": dist < self._success_m, "grasped": grasped}
+
 # %% ../../nbs/02c_pick_place.ipynb #cfac3428
 def scripted_pick_place_action(obs:dict,                # observation from PickPlaceEnv
                                object_size_m:float=0.04, # the env's config.object_size_m [m]

@@ -81,6 +81,19 @@ def _observe(self:ReachEnv) -> tuple:
     dist = math.dist(self._ee_pos.tolist(), self._target.tolist())
     return obs, {"distance": dist, "success": dist < self._success_m}
 
+# %% ../../nbs/02a_reach.ipynb #b848e831
+@patch
+def _batch_flags(self:ReachEnv) -> tuple:
+    "What the batched env reads from each env after its physics step beyond the joint state: nothing for reach."
+    return ()
+
+@patch
+def _batch_observe(self:ReachEnv, qpos, qvel, ee_pos, target, flags) -> tuple:
+    "`_observe` for a batch: state arrays with one row per env -> (obs, info) dicts of arrays."
+    obs = {"ee_pos": ee_pos.copy(), "joint_pos": qpos[:, :7].copy(), "joint_vel": qvel[:, :7].copy(), "target_pos": target.copy()}
+    dist = np.sqrt(((ee_pos - target) ** 2).sum(1))
+    return obs, {"distance": dist, "success": dist < self._success_m}
+
 # %% ../../nbs/02a_reach.ipynb #4a56b340
 def scripted_reach_action(obs:dict,            # observation from ReachEnv
                           action_scale_m:float=0.05, # the env's config.action_scale_m [m per step]

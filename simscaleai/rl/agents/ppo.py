@@ -17,7 +17,7 @@ import torch
 from fastcore.basics import patch
 from ...utils import atomic_write, check_array, check_bool, check_int, check_real, check_str, resolve_device
 from ..rollouts import RolloutBuffer, RunningMeanStd, flatten_obs, flat_obs_dim, gae_advantages, _as_numpy
-from ..runners import EnvRunner, env_spaces, make_runner
+from ..runners import EnvRunner, env_spaces, make_runner, as_env
 from ..collect import RolloutCollector, normalize_observations
 from ..ray_runner import RayCollector, RayRunner, env_factory
 from .ppo_update import ActorCritic, FlatPPO, ppo_loss_reference
@@ -57,7 +57,7 @@ class PPOConfig:
     log_every: int = 10              # emit a log record (logger simscaleai.rl.agents.ppo, INFO) every N updates
     # Additions to the spec (all optional)
     n_envs: int = 16                 # env copies stepped together when train() gets a single env (a VectorEnv brings its own)
-    env_workers: int = 1             # extra processes that step a share of the env copies (0: all in this process)
+    env_workers: int = 1             # threads stepping a task's env copies beside this one (0: all in this thread); see runners
     normalize_obs: bool = True       # running mean/std observation normalisation (frozen in predict)
     obs_clip: float = 10.0           # normalised observations are clipped to [-obs_clip, obs_clip]
     normalize_reward: bool = True    # divide rewards by the running std of the discounted return
@@ -209,7 +209,7 @@ def predict(self:PPOAgent, obs, deterministic:bool=True) -> np.ndarray:
 @patch
 def _make_runner(self:PPOAgent, env) -> tuple:
     "Check `env`'s spaces against the agent; returns (runner, action space)."
-    c = self.config
+    c, env = self.config, as_env(env)      # a task name becomes make_env(name)
     obs_space, act_space, n = env_spaces(env)
     if n is not None and c.n_steps % n: raise ValueError(f"PPOConfig.n_steps ({c.n_steps}) must be divisible by the VectorEnv's num_envs ({n})")
     d = flat_obs_dim(obs_space)
@@ -321,7 +321,7 @@ def _train_loop(self:PPOAgent, collector:RolloutCollector, buffer:RolloutBuffer,
 # %% ../../../nbs/07_ppo.ipynb #ea2b6053
 @patch
 def train(self:PPOAgent,
-          env,                        # a gymnasium Env (copied to n_envs envs) or a gymnasium VectorEnv
+          env,                        # a task name or a gymnasium Env (copied to n_envs envs), or a gymnasium VectorEnv
           total_timesteps:int|None=None, # env steps for this call (default: config.total_timesteps)
           callback=None,              # called as callback(agent) after every update; returning False stops training
           checkpoint=None,            # file kept as a resumable checkpoint: every config.checkpoint_every updates / _s seconds, on SIGINT/SIGTERM, at the end
