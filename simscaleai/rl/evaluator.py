@@ -6,7 +6,7 @@ Docs: https://simscaleai.github.io/simscaleai/evaluator.html.md"""
 
 # %% ../../nbs/08_evaluator.ipynb #dea923b7
 from __future__ import annotations
-import inspect, os, sys, tempfile, time, warnings
+import functools, inspect, os, sys, tempfile, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -116,6 +116,7 @@ def write_video_atomic(frames, path, fps:float) -> Path:
     with atomic_path(path, overwrite=False) as tmp: mediapy.write_video(tmp, frames, fps=fps)
     return path
 
+@functools.lru_cache(maxsize=8)
 def _overlay_font(height_px:int):
     "Pillow's built-in font at `height_px` (a fixed-size bitmap font on Pillow builds without FreeType)."
     from PIL import ImageFont
@@ -128,22 +129,25 @@ def draw_overlay(frame:np.ndarray, # (H, W, 3) uint8 RGB frame
                 ) -> np.ndarray:
     "A copy of `frame` with the step, distance to target and success written into its bottom-left corner."
     from PIL import Image, ImageDraw
-    img = Image.fromarray(np.ascontiguousarray(frame, dtype=np.uint8))
-    font_px = max(10, img.height // 18)
+    out = np.array(frame, dtype=np.uint8)                     # a copy
+    height, width = out.shape[:2]
+    font_px = max(10, height // 18)
     font, info = _overlay_font(font_px), info if isinstance(info, dict) else {}
     parts = [(f"step {step:3d}", (255, 255, 255))]
     if info.get("distance") is not None: parts.append((f"d {100 * float(info['distance']):5.1f} cm", (255, 255, 255)))
     if info.get("success") is not None:
         parts.append(("success", (90, 230, 90)) if info["success"] else ("not yet", (190, 190, 190)))
-    draw, pad = ImageDraw.Draw(img, "RGBA"), max(2, font_px // 4)
-    widths = [draw.textlength(text, font=font) for text, _ in parts]
-    gap = font_px * 0.7
-    top = img.height - font_px - 2 * pad                      # a strip along the bottom edge, over the table
-    draw.rectangle([0, top, int(sum(widths) + gap * (len(parts) - 1) + 2 * pad), img.height], fill=(0, 0, 0, 150))
-    x = pad
+    pad, gap = max(2, font_px // 4), font_px * 0.7
+    widths = [font.getlength(text) for text, _ in parts]
+    top, right = height - font_px - 2 * pad, min(width, int(sum(widths) + gap * (len(parts) - 1) + 2 * pad) + 1)
+    strip = out[top:, :right]                                 # a strip along the bottom edge, over the table
+    strip[:] = (strip * 0.4).astype(np.uint8)                 # darkened background
+    img = Image.fromarray(strip)
+    draw, x = ImageDraw.Draw(img), pad
     for (text, colour), w in zip(parts, widths):
-        draw.text((x, top + pad), text, fill=colour, font=font); x += w + gap
-    return np.asarray(img)
+        draw.text((x, pad), text, fill=colour, font=font); x += w + gap
+    strip[:] = np.asarray(img)
+    return out
 
 # %% ../../nbs/08_evaluator.ipynb #9a623bf9
 def _episode_info_value(info, key):
