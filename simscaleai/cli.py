@@ -65,16 +65,23 @@ def _open_run_dir(stack:contextlib.ExitStack, out_dir:Path, overwrite:bool) -> P
     except OSError as e: raise UserError(f"cannot create output directory {str(out_dir)!r}: {e.strerror or e}") from None
 
 # %% ../nbs/09_cli.ipynb #8c1cabdd
-def _make_agent(env, env_name:str, seed:int, n_envs:int|None, total_timesteps:int|None, device:str, resume, progress:bool):
+def _make_agent(env, env_name:str, seed:int, n_envs:int|None, total_timesteps:int|None, device:str, resume, progress:bool,
+                ray_workers:int|None=None, ray_address:str|None=None):
     "The agent to train: restored from `resume`, or new with the package defaults and the given overrides."
     from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig, flat_obs_dim
     if resume is not None:
         if n_envs is not None: raise UserError("--n-envs cannot change when resuming: the checkpoint's config is used")
         agent = load_agent(resume, device)
         agent.config.progress_bar = progress
+        if ray_workers is not None: agent.config.ray_workers = ray_workers   # where rollouts run, not how they are learnt
+        if ray_address is not None: agent.config.ray_address = ray_address
+        try: agent.config.validate()
+        except (TypeError, ValueError) as e: raise UserError(str(e)) from None
         return agent
     overrides = {"seed": seed, "progress_bar": progress}
     if n_envs is not None: overrides["n_envs"] = n_envs
+    if ray_workers is not None: overrides["ray_workers"] = ray_workers
+    if ray_address is not None: overrides["ray_address"] = ray_address
     if total_timesteps is not None: overrides["total_timesteps"] = total_timesteps
     elif env_name in DEFAULT_TIMESTEPS: overrides["total_timesteps"] = DEFAULT_TIMESTEPS[env_name]
     try: config = PPOConfig(**overrides)
@@ -106,6 +113,8 @@ def train_run(env_name:str="reach",          # registered environment (see `sims
               eval_episodes:int=50,          # deterministic evaluation episodes after training
               video:bool=True,               # record one evaluation episode as eval_video.mp4
               progress:bool=True,            # progress bars
+              ray_workers:int|None=None,     # collect rollouts on this many Ray actors (None: the config's; 0: in-process)
+              ray_address:str|None=None,     # with ray_workers: the Ray cluster to join (None: start a local Ray)
              ) -> Path:
     "Train PPO on `env_name`, evaluate it and write a run directory; returns its path."
     from simscaleai.sim import make_env
@@ -115,7 +124,7 @@ def train_run(env_name:str="reach",          # registered environment (see `sims
     out_dir = Path(out_dir) if out_dir is not None else default_run_dir(env_name)
     env = make_env(env_name)
     try:
-        agent = _make_agent(env, env_name, seed, n_envs, total_timesteps, device, resume, progress)
+        agent = _make_agent(env, env_name, seed, n_envs, total_timesteps, device, resume, progress, ray_workers, ray_address)
         with contextlib.ExitStack() as stack:
             run_dir = _open_run_dir(stack, out_dir, overwrite)
             t0 = time.perf_counter()
@@ -180,6 +189,10 @@ def _add_train_parser(sub):
                    help=f"env steps to train (default: {DEFAULT_TIMESTEPS.get('reach')} for reach; with --resume: this many more)")
     t.add_argument("--seed", type=int, default=0, help="seed for weights, sampling and env resets (default: 0)")
     t.add_argument("--n-envs", type=int, default=None, metavar="N", help="env copies stepped together (default: PPOConfig.n_envs)")
+    t.add_argument("--ray-workers", type=int, default=None, metavar="N",
+                   help="collect rollouts on N Ray actors, n-envs / N envs each (needs pip install 'simscaleai[ray]')")
+    t.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="with --ray-workers: join this Ray cluster ('auto' or host:port; default: start a local Ray)")
     t.add_argument("--out", default=None, metavar="DIR", help="run directory (default: runs/<env>-<timestamp>)")
     t.add_argument("--overwrite", action="store_true", help="replace the run directory if it exists")
     t.add_argument("--device", default="cpu", help="torch device (default: cpu)")
@@ -223,7 +236,8 @@ def main(argv:list|None=None) -> int:
             print("\n".join(list_envs()))
         elif args.command == "train":
             run = train_run(args.env, args.total_timesteps, args.seed, args.n_envs, args.out, args.device, args.resume,
-                            args.overwrite, args.eval_episodes, video=not args.no_video, progress=not args.no_progress)
+                            args.overwrite, args.eval_episodes, video=not args.no_video, progress=not args.no_progress,
+                            ray_workers=args.ray_workers, ray_address=args.ray_address)
             metrics = json.loads((run/"eval.json").read_text())
             print(format_metrics(metrics)); print(f"run directory: {run}")
         elif args.command == "eval":

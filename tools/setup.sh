@@ -21,7 +21,8 @@ fi
 # PyTorch 2.13.0 first: its CPU build is what pip finds for this exact version; an unpinned
 # torch would pull several GB of CUDA packages.
 python -m pip install -q --disable-pip-version-check torch==2.13.0
-python -m pip install -q --disable-pip-version-check -e ".[dev]"
+# The ray extra too: tests/test_ray.py runs the Ray rollouts on a local cluster.
+python -m pip install -q --disable-pip-version-check -e ".[dev,ray]"
 
 # MathJax 3 for the docs site (tools/build_docs.py serves it from the site itself), from the npm registry.
 MATHJAX_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/simscaleai/mathjax-3.2.2"

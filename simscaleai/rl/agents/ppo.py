@@ -16,10 +16,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 from fastcore.basics import patch
-from ...utils import atomic_write, check_bool, check_int, check_real
+from ...utils import atomic_write, check_bool, check_int, check_real, check_str
 from ..rollouts import RolloutBuffer, RunningMeanStd, flatten_obs, flat_obs_dim, gae_advantages, _as_numpy
 from ..runners import EnvRunner, env_spaces, make_runner
 from ..collect import RolloutCollector, normalize_observations
+from ..ray_runner import RayCollector, RayRunner, env_factory
 from .ppo_update import ActorCritic, FlatPPO, ppo_loss_reference
 
 # %% auto #0
@@ -70,6 +71,8 @@ class PPOConfig:
     torch_threads: int|None = 1      # torch.set_num_threads during train() (None: leave unchanged)
     progress_bar: bool = True        # show a tqdm bar (steps, steps/s, recent return)
     fast_update: bool = True         # hand-derived flat gradient (False: autograd on ppo_loss_reference; same loss, ~2x slower)
+    ray_workers: int = 0             # Ray actors that collect the rollouts, n_envs // ray_workers envs each (0: in this machine's processes)
+    ray_address: str|None = None     # with ray_workers: the Ray cluster to join ("auto" or "host:port"; None: start a local Ray)
 
     def __post_init__(self): self.validate()
 
@@ -84,6 +87,8 @@ def validate(self:PPOConfig):
     def name(field): return f"PPOConfig.{field}"
     for f in _POSITIVE_INTS: check_int(getattr(self, f), name(f), low=1)
     check_int(self.env_workers, name("env_workers"), low=0)
+    check_int(self.ray_workers, name("ray_workers"), low=0)
+    if self.ray_address is not None: check_str(self.ray_address, name("ray_address"))
     for f in _POSITIVE_REALS: check_real(getattr(self, f), name(f), low=0, low_open=True)
     for f in ("value_loss_coef", "entropy_coef"): check_real(getattr(self, f), name(f), low=0)
     check_real(self.gamma, name("gamma"), low=0, high=1, low_open=True)
@@ -95,6 +100,8 @@ def validate(self:PPOConfig):
     for f in _BOOLS: check_bool(getattr(self, f), name(f))
     if self.n_steps % self.n_envs:
         raise ValueError(f"PPOConfig.n_steps must be divisible by n_envs={self.n_envs} (n_steps counts all envs together), got {self.n_steps}")
+    if self.ray_workers and self.n_envs % self.ray_workers:
+        raise ValueError(f"PPOConfig.n_envs must be divisible by ray_workers={self.ray_workers} (each Ray actor steps n_envs // ray_workers envs), got {self.n_envs}")
     if self.batch_size > self.n_steps:
         raise ValueError(f"PPOConfig.batch_size must be <= n_steps={self.n_steps} (the transitions in one rollout), got {self.batch_size}")
 
@@ -172,6 +179,8 @@ def _make_runner(self:PPOAgent, env) -> tuple:
     if not isinstance(act_space, gym.spaces.Box) or act_space.shape != (self.action_dim,):
         raise ValueError(f"env action space must be a Box of shape ({self.action_dim},) (action_dim), got {act_space}")
     self.action_low, self.action_high = act_space.low.astype(np.float32), act_space.high.astype(np.float32)
+    if c.ray_workers:   # rollouts on Ray actors: see the Scaling out chapter
+        return RayRunner(env_factory(env), c.ray_workers, c.n_envs // c.ray_workers, self.seed, c.ray_address), act_space
     return make_runner(env, c.n_envs, c.env_workers, self.seed), act_space
 
 # %% ../../../nbs/07_ppo.ipynb #a1394473
@@ -270,8 +279,8 @@ def train(self:PPOAgent,
     if c.torch_threads is not None: torch.set_num_threads(c.torch_threads)
     pbar = None
     try:
-        collector = RolloutCollector(runner, self.obs_rms, self.ret_rms, act_space, c.gamma, c.normalize_obs, c.obs_clip,
-                                     c.normalize_reward, c.reward_clip)
+        args = (self.obs_rms, self.ret_rms, act_space, c.gamma, c.normalize_obs, c.obs_clip, c.normalize_reward, c.reward_clip)
+        collector = RayCollector(runner, self.policy, *args) if runner.kind == "ray" else RolloutCollector(runner, *args)
         collector.start(self._rollout_state)
         self._recent_returns = deque(self.history["episode_reward"][-20:], maxlen=20)
         self.rollout_buffer = RolloutBuffer(c.n_steps, self.obs_dim, self.action_dim, self.device, n_envs=runner.num_envs)
