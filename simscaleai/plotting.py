@@ -1,4 +1,4 @@
-"""Training curves of a PPO history: one figure, a panel per quantity a reader checks first.
+"""Training curves of a PPO history against env steps: one figure, a panel per quantity a reader checks first.
 
 Docs: https://simscaleai.github.io/simscaleai/plotting.html.md"""
 
@@ -23,31 +23,81 @@ def _smooth(values, window:int=20) -> np.ndarray:
     return (csum[idx] - csum[lo]) / (idx - lo)
 
 # %% ../nbs/03_plotting.ipynb #598bc227
-_PANELS = [("episode_reward", "episode return"), ("episode_length", "episode length"),
-           ("episode_success", "success at episode end"), ("policy_loss", "policy loss"), ("value_loss", "value loss"),
-           ("entropy", "entropy"), ("approx_kl", "approx KL"), ("explained_variance", "explained variance")]
+_EPISODE_PANELS = [("episode_reward", "episode return", "return"), ("episode_success", "success rate", "success [%]"),
+                   ("episode_length", "episode length", "steps")]
+_UPDATE_PANELS = [("policy_loss", "policy loss", "loss"), ("value_loss", "value loss (log scale)", "loss"),
+                  ("entropy", "policy entropy", "nats"), ("approx_kl", "approx KL", "KL [nats]"),
+                  ("clip_fraction", "clip fraction", "fraction"), ("explained_variance", "explained variance", "1 - Var[R-V]/Var[R]")]
+
+def _x(history:dict, key:str, n:int, per_episode:bool) -> tuple:
+    "x values and axis label of a series of length `n`: env steps when the history has them, else the index."
+    steps = history.get("episode_timesteps" if per_episode else "timesteps")
+    if steps is not None and len(steps) == n: return np.asarray(steps, dtype=float), "env steps"
+    return np.arange(1, n + 1), "episode" if per_episode else "update"
+
+def _constant(values) -> bool: return len(values) > 1 and np.nanmax(values) == np.nanmin(values)
 
 def plot_history(history:dict,          # a PPO history: {key: list of floats}
                  path:str|Path|None=None, # save the figure here as a PNG (and close it)
                  title:str="PPO training", # the figure's title
+                 eval_success:float|None=None, # success rate of a final evaluation in [0, 1]: marked on the success panel
+                 window:int=50,          # moving-average window of the per-episode panels [episodes]
                 ):
-    "Plot training curves from a PPO `history` dict; save to `path` (PNG) if given. Returns the figure."
+    "Plot training curves from a PPO `history` dict against env steps; save to `path` (PNG) if given. Returns the figure."
     import matplotlib
     if path is not None: matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
-    panels = [(k, label) for k, label in _PANELS if len(history.get(k, []))]
-    if not panels: raise ValueError(f"history has none of the plotted keys; it has: {sorted(history)}")
-    ncols = min(4, len(panels)); nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2*ncols, 2.6*nrows), squeeze=False)
-    for ax, (key, label) in zip(axes.flat, panels):
-        values = np.asarray(history[key], dtype=float)
-        per_episode = key.startswith("episode_")
-        ax.plot(values, lw=0.6, alpha=0.35 if per_episode else 1.0)
-        if per_episode: ax.plot(_smooth(values), lw=1.5)
-        ax.set_title(label, fontsize=10); ax.set_xlabel("episode" if per_episode else "update", fontsize=8)
-        ax.tick_params(labelsize=7); ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(panels):]: ax.axis("off")
-    fig.suptitle(title, fontsize=11); fig.tight_layout()
+    from matplotlib.ticker import EngFormatter
+    if eval_success is not None and not 0 <= eval_success <= 1:
+        raise ValueError(f"eval_success must be a success rate in [0, 1], got {eval_success!r}")
+    terms = sorted(k for k in history if k.startswith("reward_term/") and len(history[k]))
+    panels, notes = [], []
+    for key, label, unit in _EPISODE_PANELS + [("reward_terms", "reward terms (mean of last {window})", "per-episode sum")] + _UPDATE_PANELS:
+        if key == "reward_terms":
+            if terms: panels.append((key, label, unit))
+            continue
+        values = np.asarray(history.get(key, []), dtype=float)
+        if not len(values): continue
+        if _constant(values): notes.append(f"{label} constant at {values[0]:g} (not plotted)"); continue
+        panels.append((key, label, unit))
+    if not panels:
+        raise ValueError(f"history has none of the plotted keys (or only constant ones); it has: {sorted(history)}")
+    ncols = min(3, len(panels)); nrows = -(-len(panels) // ncols)
+    with plt.rc_context({"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "xtick.labelsize": 10,
+                         "ytick.labelsize": 10, "legend.fontsize": 9}):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(9.6, 2.7 * nrows + 0.5), squeeze=False, dpi=100)
+        for ax, (key, label, unit) in zip(axes.flat, panels):
+            per_episode = key.startswith("episode_") or key == "reward_terms"
+            if key == "reward_terms":
+                for k in terms:
+                    v = np.asarray(history[k], dtype=float); x, xlabel = _x(history, k, len(v), True)
+                    ax.plot(x, _smooth(v, window), lw=1.6, label=k.split("/", 1)[1])
+                ax.legend(loc="lower right")
+            else:
+                values = np.asarray(history[key], dtype=float)
+                x, xlabel = _x(history, key, len(values), per_episode)
+                if key == "episode_success":
+                    ax.plot(x, 100 * _smooth(values, window), lw=1.8, color="C1", label=f"mean of last {window} episodes")
+                    ax.set_ylim(-5, 150); ax.set_yticks([0, 25, 50, 75, 100])    # room above for the legend
+                    if eval_success is not None:
+                        ax.plot([x[-1]], [100 * eval_success], "*", ms=14, color="C3", label=f"final eval: {eval_success:.0%}")
+                    ax.legend(loc="upper left")
+                elif per_episode:
+                    ax.plot(x, values, ".", ms=2.5, alpha=0.3, color="C0", label="raw, one per episode")
+                    ax.plot(x, _smooth(values, window), lw=1.8, color="C0", label=f"mean of last {window} episodes")
+                    lo, hi = ax.get_ylim(); ticks = [t for t in ax.get_yticks() if lo <= t <= hi]
+                    ax.set_ylim(lo, hi + 0.5 * (hi - lo)); ax.set_yticks(ticks)           # room above for the legend
+                    ax.legend(loc="upper left")
+                else:
+                    ax.plot(x, values, lw=1.3, marker="." if len(values) < 40 else None, color="C2")
+                    if key == "value_loss" and np.all(values > 0): ax.set_yscale("log")
+                    if key == "explained_variance" and np.nanmin(values) < -1: ax.set_ylim(bottom=-1.05)
+            ax.set_title(label.format(window=window)); ax.set_xlabel(xlabel); ax.set_ylabel(unit); ax.grid(alpha=0.3)
+            if xlabel == "env steps": ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+        for ax in list(axes.flat)[len(panels):]: ax.axis("off")
+        fig.suptitle(title, fontsize=12)
+        if notes: fig.text(0.5, 0.005, "; ".join(notes), ha="center", va="bottom", fontsize=9, color="0.35")
+        fig.tight_layout(rect=(0, 0.03 if notes else 0, 1, 1))
     if path is not None:
-        fig.savefig(path, dpi=90); plt.close(fig)
+        fig.savefig(path, dpi=100); plt.close(fig)
     return fig

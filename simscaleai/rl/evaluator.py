@@ -6,7 +6,7 @@ Docs: https://simscaleai.github.io/simscaleai/evaluator.html.md"""
 
 # %% ../../nbs/08_evaluator.ipynb #dea923b7
 from __future__ import annotations
-import inspect, os, sys, tempfile, time, warnings
+import functools, inspect, os, sys, tempfile, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -14,7 +14,7 @@ from tqdm import tqdm
 from ..utils import atomic_path, check_bool, check_int, check_real
 
 # %% auto #0
-__all__ = ['EvalConfig', 'takes_deterministic', 'write_video_atomic', 'evaluate_policy']
+__all__ = ['EvalConfig', 'takes_deterministic', 'write_video_atomic', 'draw_overlay', 'evaluate_policy']
 
 # %% ../../nbs/08_evaluator.ipynb #7aa7067b
 @dataclass
@@ -30,6 +30,7 @@ class EvalConfig:
     progress: bool = True           # Show a tqdm progress bar over episodes (on stderr)
     fps: float|None = None          # Video frame rate (frames/s); None: env.metadata["render_fps"], else 30
     keep_frames: int|None = None    # With render=True keep the frames of only the first keep_frames episodes (None: all)
+    overlay: bool = True            # Draw step, distance and success into the bottom-left corner of kept and saved frames
 
     def __post_init__(self): self.validate()
 
@@ -38,7 +39,7 @@ class EvalConfig:
         for f in ("n_episodes", "max_steps"): check_int(getattr(self, f), f"EvalConfig.{f}", low=1)
         check_int(self.seed, "EvalConfig.seed", low=0, allow_none=True)
         check_int(self.keep_frames, "EvalConfig.keep_frames", low=0, allow_none=True)
-        for f in ("deterministic", "render", "save_videos", "progress"): check_bool(getattr(self, f), f"EvalConfig.{f}")
+        for f in ("deterministic", "render", "save_videos", "progress", "overlay"): check_bool(getattr(self, f), f"EvalConfig.{f}")
         if not isinstance(self.video_dir, (str, os.PathLike)) or not str(self.video_dir):
             raise TypeError(f"EvalConfig.video_dir must be a non-empty path, got {self.video_dir!r}")
         check_real(self.fps, "EvalConfig.fps", low=0, low_open=True, allow_none=True)
@@ -115,6 +116,39 @@ def write_video_atomic(frames, path, fps:float) -> Path:
     with atomic_path(path, overwrite=False) as tmp: mediapy.write_video(tmp, frames, fps=fps)
     return path
 
+@functools.lru_cache(maxsize=8)
+def _overlay_font(height_px:int):
+    "Pillow's built-in font at `height_px` (a fixed-size bitmap font on Pillow builds without FreeType)."
+    from PIL import ImageFont
+    try: return ImageFont.load_default(size=height_px)
+    except (TypeError, ValueError, OSError): return ImageFont.load_default()
+
+def draw_overlay(frame:np.ndarray, # (H, W, 3) uint8 RGB frame
+                 step:int,          # control steps since reset
+                 info:dict|None,    # the env's info: `distance` [m] and `success` are shown when present
+                ) -> np.ndarray:
+    "A copy of `frame` with the step, distance to target and success written into its bottom-left corner."
+    from PIL import Image, ImageDraw
+    out = np.array(frame, dtype=np.uint8)                     # a copy
+    height, width = out.shape[:2]
+    font_px = max(10, height // 18)
+    font, info = _overlay_font(font_px), info if isinstance(info, dict) else {}
+    parts = [(f"step {step:3d}", (255, 255, 255))]
+    if info.get("distance") is not None: parts.append((f"d {100 * float(info['distance']):5.1f} cm", (255, 255, 255)))
+    if info.get("success") is not None:
+        parts.append(("success", (90, 230, 90)) if info["success"] else ("not yet", (190, 190, 190)))
+    pad, gap = max(2, font_px // 4), font_px * 0.7
+    widths = [font.getlength(text) for text, _ in parts]
+    top, right = height - font_px - 2 * pad, min(width, int(sum(widths) + gap * (len(parts) - 1) + 2 * pad) + 1)
+    strip = out[top:, :right]                                 # a strip along the bottom edge, over the table
+    strip[:] = (strip * 0.4).astype(np.uint8)                 # darkened background
+    img = Image.fromarray(strip)
+    draw, x = ImageDraw.Draw(img), pad
+    for (text, colour), w in zip(parts, widths):
+        draw.text((x, pad), text, fill=colour, font=font); x += w + gap
+    strip[:] = np.asarray(img)
+    return out
+
 # %% ../../nbs/08_evaluator.ipynb #9a623bf9
 def _episode_info_value(info, key):
     return info[key] if isinstance(info, dict) and key in info else None
@@ -133,17 +167,22 @@ def _video_setup(env, config:EvalConfig) -> tuple:
     fps = config.fps or (getattr(env, "metadata", None) or {}).get("render_fps") or 30
     return config.render or config.save_videos, video_dir, prefix, fps
 
-def _run_episode(env, policy:_Policy, episode:int, seed:int|None, max_steps:int, draw:bool) -> tuple:
+def _frame(env, step:int, info, overlay:bool):
+    "env.render(), with the overlay drawn on an rgb_array frame if asked."
+    frame = env.render()
+    return draw_overlay(frame, step, info) if overlay and isinstance(frame, np.ndarray) else frame
+
+def _run_episode(env, policy:_Policy, episode:int, seed:int|None, max_steps:int, draw:bool, overlay:bool=False) -> tuple:
     "One closed-loop episode: (total reward, length, last info, frames or None)."
     obs, info = env.reset(seed=seed)
-    frames = [env.render()] if draw else None
+    frames = [_frame(env, 0, info, overlay)] if draw else None
     total_reward, length = 0.0, 0
     for step in range(max_steps):
         action = policy(obs, episode, step)
         obs, reward, terminated, truncated, info = env.step(action)
         total_reward += float(reward)
         length += 1
-        if draw: frames.append(env.render())
+        if draw: frames.append(_frame(env, length, info, overlay))
         if terminated or truncated: break
     return total_reward, length, info, frames
 
@@ -181,7 +220,7 @@ def evaluate_policy(env,                      # Gymnasium env (render_mode="rgb_
     bar = tqdm(range(config.n_episodes), desc="evaluate", unit="episode", disable=not config.progress, file=sys.stderr)
     for episode in bar:
         seed = None if config.seed is None else config.seed + episode
-        total_reward, length, info, frames = _run_episode(env, policy, episode, seed, config.max_steps, draw)
+        total_reward, length, info, frames = _run_episode(env, policy, episode, seed, config.max_steps, draw, config.overlay)
         episodes.append((total_reward, length, _episode_info_value(info, "success"), _episode_info_value(info, "distance"), seed))
         if keep:
             frames = np.stack(frames)

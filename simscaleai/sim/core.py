@@ -134,7 +134,7 @@ class SimConfig:
     target_high_m: tuple = (0.65, 0.30, 0.45)   # upper corner of the target box [m]
     init_qpos_noise_rad: float = 0.0       # half-width of the uniform noise added to the home joint angles at reset [rad]
     cameras: tuple = ()                    # CameraConfig per camera in the `image` observation; () = no image and no rendering in step()
-    render_camera: str = "front"           # camera used by render() with render_mode="rgb_array"
+    render_camera: str = "three_quarter"   # camera used by render() with render_mode="rgb_array"
     render_width: int = 320                # render() frame width [px]
     render_height: int = 240               # render() frame height [px]
 
@@ -192,8 +192,8 @@ class PandaEnv(gym.Env):
         self.observation_space = spaces.Dict({**self._obs_spaces(), **self._image_space()})
 
     def _build_model(self) -> mujoco.MjModel:
-        "The task's MuJoCo model: the reach MJCF as it is; tasks with objects assemble theirs from `panda_spec()`."
-        return mujoco.MjModel.from_xml_path(str(asset_path()))
+        "The task's MuJoCo model: the Panda scene of `panda_spec()`; tasks with objects add theirs to it."
+        return panda_spec().compile()
 
     def default_reward(self) -> RewardFunction: raise NotImplementedError
     def _obs_spaces(self) -> dict: raise NotImplementedError
