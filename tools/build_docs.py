@@ -196,6 +196,17 @@ def convert_markdown(md, rel_dir, pages):
     if not rel_dir: md = _INDEX_FILE_LINK.sub(r'](\1)', md)   # README-relative files under nbs/ (images), as seen from the docs root
     return md
 
+_ATTACHMENT = re.compile(r'!\[([^\]]*)\]\(attachment:([^)\s]+)\)')
+
+def inline_attachments(md, attachments):
+    "Images attached to a markdown cell (`![alt](attachment:name)`), which myst-nb cannot read, as inline <img> data URIs."
+    def img(m):
+        data = attachments.get(m.group(2))
+        if not data: return m.group(0)
+        mime = next(iter(data))
+        return f'<img alt="{html.escape(m.group(1))}" src="data:{mime};base64,{"".join(data[mime]).strip()}">'
+    return _ATTACHMENT.sub(img, md)
+
 def title_cell(meta):
     "The front matter nbdev made of `# Title` + `> summary`, as a page title and lead paragraph."
     src = f"# {meta.get('title', '').strip()}\n"
@@ -236,8 +247,8 @@ def convert_notebook(nb, rel, pages, note=None, symbols=None, modules=(), source
             continue
         if cell.cell_type == 'markdown':
             if src.strip() == _WARNING_CELL: continue
-            cell.source = convert_markdown(src, rel_dir, pages)
-            cell.pop('attachments', None) if not cell.get('attachments') else None
+            cell.source = inline_attachments(convert_markdown(src, rel_dir, pages), cell.get('attachments') or {})
+            cell.pop('attachments', None)
             cells.append(cell)
             continue
         if cell.cell_type != 'code':
