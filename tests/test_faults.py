@@ -109,7 +109,7 @@ class NanFromCall(RewardFunction):
         return float("nan") if self.calls > self.n else 0.0
 
 def test_nan_reward_term_names_the_term_env_and_step():
-    bad = NanFromCall(2 + 3); bad.name = "grip_bonus"    # the runner's 2-step replay check, then 3 good rollout steps
+    bad = NanFromCall(1 + 2 + 3); bad.name = "grip_bonus"   # the runner's checks (one batched step: does the reward take batches? then a 2-step replay), then 3 good rollout steps
     env = make_env("reach", reward_fn=CompositeReward([(DistanceReward("ee_pos", "target_pos"), 1.0), (bad, 1.0)]))
     agent = PPOAgent(20, 4, small(n_envs=1, env_workers=0, n_steps=64))
     with pytest.raises(ValueError, match=r"envs 0\.\.0, step 3 of the rollout: reward term 'grip_bonus' \(NanFromCall\) returned a non-finite value: nan"):

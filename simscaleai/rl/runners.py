@@ -261,7 +261,9 @@ def _batches_reward(env:PandaEnv) -> bool:
     try:
         venv.reset(seed=[1, 2]); single.reset(seed=2)
         actions = np.array([[0.3, -0.2, 0.1, 0.5]] * 2, np.float32)
-        return bool(np.isclose(venv.step(actions)[1][1], single.step(actions[1])[1], rtol=1e-9, atol=1e-12))
+        _, rewards, _, _, info = venv.step(actions)
+        per_env = all(np.shape(v) == (2,) for k, v in info["reward_terms"].items() if k[0] != "_")   # every term one value per env
+        return per_env and bool(np.isclose(rewards[1], single.step(actions[1])[1], rtol=1e-9, atol=1e-12))
     except Exception: return False
     finally: venv.close(); single.close()
 
@@ -270,6 +272,7 @@ def batched_copies(env, n:int) -> list|None:
     if not isinstance(env, PandaEnv): return None
     try: _check_batchable([env])      # a registered task (not a subclass), no cameras
     except ValueError: return None
+    if not all(hasattr(env, m) for m in ("_batch_flags", "_batch_observe")): return None   # a task without batched hooks (a user's own)
     if not _batches_reward(env):
         warnings.warn(f"{type(env.reward_fn).__name__} does not take batches of observations (the reward library's rewards do): "
                       "the envs are stepped one by one, slower", RuntimeWarning)
