@@ -6,7 +6,7 @@ Docs: https://simscaleai.github.io/simscaleai/ray.html.md"""
 
 # %% ../../nbs/05b_ray.ipynb #7cb8daf0
 from __future__ import annotations
-import copy, functools, math, os, time, warnings
+import copy, dataclasses, functools, math, os, time, warnings
 
 import gymnasium as gym
 import numpy as np
@@ -171,7 +171,10 @@ def env_factory(env:gym.Env):
     if getattr(env, "spec", None) is None:
         raise ValueError(f"Ray rollouts need an env with a Gymnasium spec (made by simscaleai.sim.make_env or gym.make) so "
                          f"that each actor can make its own copies; {type(env).__name__} has none")
-    return functools.partial(gym.make, env.spec, disable_env_checker=True)
+    # The actors make single envs only: the spec travels without its vector entry point, which may be a function
+    # that does not pickle by reference (one defined in a notebook or a script's __main__).
+    spec = dataclasses.replace(env.spec, vector_entry_point=None)
+    return functools.partial(gym.make, spec, disable_env_checker=True)
 
 def merge_fragments(fragments:list, envs_per_worker:int) -> dict:
     "Workers' fragments side by side: arrays (n_rows, n_workers * envs_per_worker, ...); episodes with their global env index."
