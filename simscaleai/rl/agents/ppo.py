@@ -20,97 +20,19 @@ from ..rollouts import RolloutBuffer, RunningMeanStd, flatten_obs, flat_obs_dim,
 from ..runners import EnvRunner, env_spaces, make_runner, as_env
 from ..collect import RolloutCollector, normalize_observations
 from ..ray_runner import RayCollector, RayRunner, env_factory
+from .config import PPOConfig
 from .ppo_update import ActorCritic, FlatPPO, ppo_loss_reference
 from .long_runs import (CKPT_FORMAT, CKPT_VERSION, read_checkpoint, StopOnSignal, TrainingInterrupted,
                                             PeriodicCheckpoint, Progress, TensorBoardLog, planned_steps, _to_torch, _to_numpy)
 
 # %% auto #0
-__all__ = ['PPOConfig', 'PPOAgent', 'ActorCritic', 'RolloutBuffer', 'RunningMeanStd', 'flatten_obs', 'flat_obs_dim',
+__all__ = ['PPOAgent', 'PPOConfig', 'ActorCritic', 'RolloutBuffer', 'RunningMeanStd', 'flatten_obs', 'flat_obs_dim',
            'gae_advantages']
 
 # %% ../../../nbs/07_ppo.ipynb #df509e88
 _logger = logging.getLogger(__name__)
 # the spec imports these from here: from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig, ActorCritic, RolloutBuffer
-_all_ = ["ActorCritic", "RolloutBuffer", "RunningMeanStd", "flatten_obs", "flat_obs_dim", "gae_advantages"]
-
-# %% ../../../nbs/07_ppo.ipynb #787115c4
-@dataclass
-class PPOConfig:
-    "PPO hyper-parameters; every field is validated at construction and the error names the field."
-    # Network
-    hidden_dim: int = 256            # MLP hidden layer width
-    n_layers: int = 2                # number of hidden layers (shared by actor and critic)
-    # PPO hyperparameters
-    clip_epsilon: float = 0.2        # PPO clip range: ratios outside [1-eps, 1+eps] get no gradient
-    value_loss_coef: float = 0.5     # value loss coefficient c_v
-    entropy_coef: float = 0.01       # entropy bonus coefficient c_e
-    max_grad_norm: float = 0.5       # global gradient-norm clip (L2 over all parameters)
-    # GAE
-    gamma: float = 0.99              # discount factor, in (0, 1]
-    gae_lambda: float = 0.95         # GAE lambda, in [0, 1]
-    # Training
-    lr: float = 3e-4                 # Adam learning rate
-    n_steps: int = 2048              # env steps per rollout, all envs together (each env runs n_steps // n_envs)
-    n_epochs: int = 10               # passes over each rollout
-    batch_size: int = 64             # mini-batch size (transitions)
-    total_timesteps: int = 1_000_000 # env steps per call of train() (whole rollouts: it may overshoot by < n_steps)
-    log_every: int = 10              # emit a log record (logger simscaleai.rl.agents.ppo, INFO) every N updates
-    # Additions to the spec (all optional)
-    n_envs: int = 16                 # env copies stepped together when train() gets a single env (a VectorEnv brings its own)
-    env_workers: int = 1             # threads stepping a task's env copies beside this one (0: all in this thread); see runners
-    normalize_obs: bool = True       # running mean/std observation normalisation (frozen in predict)
-    obs_clip: float = 10.0           # normalised observations are clipped to [-obs_clip, obs_clip]
-    normalize_reward: bool = True    # divide rewards by the running std of the discounted return
-    reward_clip: float = 10.0        # scaled rewards are clipped to [-reward_clip, reward_clip]
-    normalize_advantage: bool = True # standardise advantages in each mini-batch
-    anneal_lr: bool = False          # decay lr linearly to 0 at total_timesteps
-    target_kl: float|None = None     # stop the update early once a mini-batch's approx KL exceeds this (None: never)
-    clip_value_loss: bool = False    # clip value predictions to old value +- clip_epsilon
-    adam_eps: float = 1e-5           # Adam epsilon
-    init_log_std: float = 0.0        # initial log std of the Gaussian policy
-    seed: int|None = None            # seed for weights, sampling, shuffling and env resets (None: drawn at random)
-    torch_threads: int|None = 1      # torch.set_num_threads during train() (None: leave unchanged)
-    progress_bar: bool = True        # show a tqdm bar (steps, steps/s, recent return)
-    fast_update: bool = True         # hand-derived flat gradient (False: autograd on ppo_loss_reference; same loss, ~2x slower)
-    ray_workers: int = 0             # Ray actors that collect the rollouts, n_envs // ray_workers envs each (0: in this machine's processes)
-    ray_address: str|None = None     # with ray_workers: the Ray cluster to join ("auto" or "host:port"; None: start a local Ray)
-    checkpoint_every: int|None = 10  # with train(checkpoint=...): rewrite it every N updates (None: no update trigger)
-    checkpoint_every_s: float|None = 600.0 # ... and whenever N seconds have passed since the last one (None: no time trigger)
-
-    def __post_init__(self): self.validate()
-
-# %% ../../../nbs/07_ppo.ipynb #87b29b7a
-_POSITIVE_INTS = ("hidden_dim", "n_layers", "n_steps", "n_epochs", "batch_size", "total_timesteps", "log_every", "n_envs")
-_POSITIVE_REALS = ("clip_epsilon", "max_grad_norm", "lr", "obs_clip", "reward_clip", "adam_eps")
-_BOOLS = ("normalize_obs", "normalize_reward", "normalize_advantage", "anneal_lr", "clip_value_loss", "progress_bar", "fast_update")
-
-@patch
-def validate(self:PPOConfig):
-    "Raise TypeError (wrong type) or ValueError (wrong value) naming the first bad field."
-    def name(field): return f"PPOConfig.{field}"
-    for f in _POSITIVE_INTS: check_int(getattr(self, f), name(f), low=1)
-    check_int(self.env_workers, name("env_workers"), low=0)
-    check_int(self.ray_workers, name("ray_workers"), low=0)
-    if self.ray_address is not None: check_str(self.ray_address, name("ray_address"))
-    for f in _POSITIVE_REALS: check_real(getattr(self, f), name(f), low=0, low_open=True)
-    for f in ("value_loss_coef", "entropy_coef"): check_real(getattr(self, f), name(f), low=0)
-    check_real(self.gamma, name("gamma"), low=0, high=1, low_open=True)
-    check_real(self.gae_lambda, name("gae_lambda"), low=0, high=1)
-    check_real(self.init_log_std, name("init_log_std"))
-    check_real(self.target_kl, name("target_kl"), low=0, low_open=True, allow_none=True)
-    check_int(self.torch_threads, name("torch_threads"), low=1, allow_none=True)
-    check_int(self.seed, name("seed"), low=0, high=2**63 - 1, allow_none=True)
-    for f in _BOOLS: check_bool(getattr(self, f), name(f))
-    check_int(self.checkpoint_every, name("checkpoint_every"), low=1, allow_none=True)
-    check_real(self.checkpoint_every_s, name("checkpoint_every_s"), low=0, low_open=True, allow_none=True)
-    if self.n_steps % self.n_envs:
-        raise ValueError(f"PPOConfig.n_steps must be divisible by n_envs={self.n_envs} (n_steps counts all envs together), got {self.n_steps}")
-    if self.ray_workers and self.n_envs % self.ray_workers:
-        raise ValueError(f"PPOConfig.n_envs must be divisible by ray_workers={self.ray_workers} (each Ray actor steps n_envs // ray_workers envs), got {self.n_envs}")
-    if self.batch_size > self.n_steps:
-        raise ValueError(f"PPOConfig.batch_size must be <= n_steps={self.n_steps} (the transitions in one rollout), got {self.batch_size}")
-    if self.n_steps % self.batch_size:   # else every epoch ends on a tiny mini-batch whose noisy gradient gets a full Adam step
-        raise ValueError(f"PPOConfig.n_steps must be divisible by batch_size={self.batch_size} (equal mini-batches), got {self.n_steps}")
+_all_ = ["PPOConfig", "ActorCritic", "RolloutBuffer", "RunningMeanStd", "flatten_obs", "flat_obs_dim", "gae_advantages"]
 
 # %% ../../../nbs/07_ppo.ipynb #6cd579cd
 _CKPT_FORMAT, _CKPT_VERSION = CKPT_FORMAT, CKPT_VERSION
@@ -409,3 +331,17 @@ def load(self:PPOAgent, path):
     self.obs_schema = ckpt.get("obs_schema")
     self._target_timesteps = ckpt.get("progress", {}).get("target_timesteps")
     return self
+
+# %% ../../../nbs/07_ppo.ipynb #fd1e76e4
+@patch(cls_method=True)
+def from_checkpoint(cls:PPOAgent, path, device="cpu") -> PPOAgent:
+    "A new agent restored from a file written by `save`; FileNotFoundError or ValueError naming the problem."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist or is not a file")
+    try: ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:   # text, empty or truncated files; pickles of other objects
+        raise ValueError(f"it is not a checkpoint written by simscale train or PPOAgent.save ({type(e).__name__})") from None
+    dims = (ckpt.get("obs_dim"), ckpt.get("action_dim")) if isinstance(ckpt, dict) else (None, None)
+    if not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
+        raise ValueError("it is not a PPOAgent checkpoint (no obs_dim/action_dim)")
+    return cls(*dims, device=device).load(path)
