@@ -14,7 +14,7 @@ import torch
 
 from ..utils import check_int, check_real, episode_seed
 from .rollouts import RolloutBuffer, RunningMeanStd, flatten_obs
-from .runners import EnvShard
+from .shards import EnvShard
 from .collect import RolloutCollector, normalize_observations
 
 _NOISE_STREAM = 2**32 - 1   # an env index no worker has: action-noise seeds never collide with episode seeds
