@@ -228,18 +228,18 @@ CONSTRUCTION_ERRORS = [
     (lambda: CompositeReward([]), ValueError, "terms is empty"),
     (lambda: CompositeReward([(_d, float("nan"))]), ValueError, "weight of term 0 (DistanceReward) must be a finite number, got nan"),
     (lambda: CompositeReward([(_d, 1.0), (_d, float("inf"))]), ValueError, "weight of term 1"),
-    (lambda: CompositeReward([(_d, "1.0")]), TypeError, "must be a finite number, got '1.0' (str)"),
-    (lambda: CompositeReward([(_d, None)]), TypeError, "must be a finite number, got None"),
+    (lambda: CompositeReward([(_d, "1.0")]), TypeError, "CompositeReward: the weight of term 0 (DistanceReward) must be a number, got '1.0' (str)"),
+    (lambda: CompositeReward([(_d, None)]), TypeError, "must be a number, got None (NoneType)"),
     (lambda: CompositeReward([(lambda o, a, i: 0.0, 1.0)]), TypeError, "is not a RewardFunction"),
     (lambda: CompositeReward([("DistanceReward", 1.0)]), TypeError, "term 0: 'DistanceReward' (str) is not a RewardFunction"),
     (lambda: CompositeReward([_d]), TypeError, "term 0 must be a (reward_fn, weight) pair"),
     (lambda: CompositeReward(_d), TypeError, "must be a list of (reward_fn, weight) pairs"),
-    (lambda: SuccessBonus("ee_pos", "target_pos", threshold=-0.05), ValueError, "threshold must be >= 0, got -0.05"),
+    (lambda: SuccessBonus("ee_pos", "target_pos", threshold=-0.05), ValueError, "SuccessBonus: threshold must be a finite number >= 0, got -0.05"),
     (lambda: SuccessBonus("ee_pos", "target_pos", threshold=float("nan")), ValueError, "threshold must be a finite number"),
     (lambda: SuccessBonus("ee_pos", "target_pos", bonus=float("inf")), ValueError, "bonus must be a finite number"),
     (lambda: DistanceReward("ee_pos", "target_pos", scale=float("nan")), ValueError, "scale must be a finite number"),
-    (lambda: DistanceReward("ee_pos", 3), TypeError, "key_b must be a non-empty observation key"),
-    (lambda: ActionPenalty(scale=[0.01]), TypeError, "scale must be a finite number"),
+    (lambda: DistanceReward("ee_pos", 3), TypeError, "DistanceReward: key_b must be a str, got 3 (int)"),
+    (lambda: ActionPenalty(scale=[0.01]), TypeError, "ActionPenalty: scale must be a number, got [0.01] (list)"),
 ]
 
 

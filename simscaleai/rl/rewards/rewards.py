@@ -29,19 +29,6 @@ def _obs_value(obs, key:str, who:str) -> np.ndarray:
         raise ObservationKeyError(f"{who}: the observation has no key {key!r}; keys present: {sorted(map(str, obs))}")
     return np.asarray(obs[key], dtype=np.float64)
 
-def _check_real(value, arg:str, who:str, nonneg:bool=False) -> float:
-    "`value` as a float, or a clear error if it is not a finite (and, if asked, non-negative) number."
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{who}: {arg} must be a finite number, got {value!r} ({type(value).__name__})")
-    if not math.isfinite(value): raise ValueError(f"{who}: {arg} must be a finite number, got {value!r}")
-    if nonneg and value < 0: raise ValueError(f"{who}: {arg} must be >= 0, got {value!r}")
-    return float(value)
-
-def _check_key(key, arg:str, who:str) -> str:
-    if not isinstance(key, str) or not key:
-        raise TypeError(f"{who}: {arg} must be a non-empty observation key (str), got {key!r}")
-    return key
-
 def _as_reward(x):
     "A 0-d result becomes a Python float (scalar path); anything else stays an array (batched path)."
     if type(x) is float: return x
@@ -104,9 +91,9 @@ class DistanceReward(RewardFunction):
                  key_a:str,           # Observation key for point A (e.g. "ee_pos")
                  key_b:str,           # Observation key for point B (e.g. "target_pos")
                  scale:float=1.0):    # Reward scaling factor (reward per metre of distance)
-        self.key_a = _check_key(key_a, "key_a", "DistanceReward")
-        self.key_b = _check_key(key_b, "key_b", "DistanceReward")
-        self.scale = _check_real(scale, "scale", "DistanceReward")
+        self.key_a = check_str(key_a, "DistanceReward: key_a")
+        self.key_b = check_str(key_b, "DistanceReward: key_b")
+        self.scale = check_real(scale, "DistanceReward: scale")
 
     def compute(self, obs, action, info):
         "$-\\text{scale}\\,\\|o_a - o_b\\|_2$: a float, or shape (B,) for a batch."
@@ -122,10 +109,10 @@ class SuccessBonus(RewardFunction):
                  key_b:str,              # Observation key for point B (e.g. "target_pos")
                  threshold:float=0.05,   # Distance threshold (metres); the bonus is paid when distance < threshold
                  bonus:float=1.0):       # Bonus reward value
-        self.key_a = _check_key(key_a, "key_a", "SuccessBonus")
-        self.key_b = _check_key(key_b, "key_b", "SuccessBonus")
-        self.threshold = _check_real(threshold, "threshold", "SuccessBonus", nonneg=True)
-        self.bonus = _check_real(bonus, "bonus", "SuccessBonus")
+        self.key_a = check_str(key_a, "SuccessBonus: key_a")
+        self.key_b = check_str(key_b, "SuccessBonus: key_b")
+        self.threshold = check_real(threshold, "SuccessBonus: threshold", low=0)
+        self.bonus = check_real(bonus, "SuccessBonus: bonus")
 
     def compute(self, obs, action, info):
         "`bonus` if distance < threshold else 0: a float, or shape (B,) for a batch."
@@ -142,7 +129,7 @@ class ActionPenalty(RewardFunction):
     "Negative L2 norm of the action, times `scale`."
     def __init__(self,
                  scale:float=0.01):   # Penalty per unit of action norm
-        self.scale = _check_real(scale, "scale", "ActionPenalty")
+        self.scale = check_real(scale, "ActionPenalty: scale")
 
     def compute(self, obs, action, info):
         "$-\\text{scale}\\,\\|a\\|_2$: a float, or shape (B,) for a batch of actions (B, k)."
@@ -177,7 +164,7 @@ class CompositeReward(RewardFunction):
             fn, w = term
             if not isinstance(fn, RewardFunction):
                 raise TypeError(f"CompositeReward: term {i}: {fn!r} ({type(fn).__name__}) is not a RewardFunction")
-            checked.append((fn, _check_real(w, f"the weight of term {i} ({fn.name})", "CompositeReward")))
+            checked.append((fn, check_real(w, f"CompositeReward: the weight of term {i} ({fn.name})")))
         self.terms = checked
 
     @property
@@ -207,8 +194,8 @@ class TanhProximity(RewardFunction):
                  key_a:str,            # Observation key for point A (e.g. "ee_pos")
                  key_b:str,            # Observation key for point B (e.g. "object_pos")
                  length_m:float=0.1):  # Length scale ell [m]: the reward is 1 - tanh(1) = 0.24 at this distance
-        self.key_a = _check_key(key_a, "key_a", "TanhProximity")
-        self.key_b = _check_key(key_b, "key_b", "TanhProximity")
+        self.key_a = check_str(key_a, "TanhProximity: key_a")
+        self.key_b = check_str(key_b, "TanhProximity: key_b")
         self.length_m = check_real(length_m, "TanhProximity: length_m", low=0, low_open=True)
 
     def compute(self, obs, action, info):
@@ -251,7 +238,7 @@ class HeightReward(RewardFunction):
                  key:str="object_pos",  # Observation key of a point (x, y, z)
                  low_m:float=0.02,      # height where the reward is 0 [m]
                  high_m:float=0.12):    # height where it reaches 1 [m]
-        self.key = _check_key(key, "key", "HeightReward")
+        self.key = check_str(key, "HeightReward: key")
         self.low_m, self.high_m = check_real(low_m, "HeightReward: low_m"), check_real(high_m, "HeightReward: high_m")
         if self.high_m <= self.low_m: raise ValueError(f"HeightReward: high_m must be > low_m, got {high_m} and {low_m}")
 
