@@ -40,18 +40,14 @@ def _device(device:str):
     except ValueError as e: raise UserError(str(e)) from None
 
 def load_agent(checkpoint:str|Path, device:str="cpu"):
-    "Rebuild a `PPOAgent` from a checkpoint file written by `PPOAgent.save`."
-    import torch
+    "Rebuild a `PPOAgent` from a checkpoint file written by `PPOAgent.save` (`PPOAgent.from_checkpoint`, errors as UserError)."
     from simscaleai.rl.agents.ppo import PPOAgent
-    path, dev = Path(checkpoint), _device(device)
-    if not path.is_file(): raise UserError(f"checkpoint {str(path)!r} does not exist or is not a file")
-    def unreadable(why): return UserError(f"cannot read checkpoint {str(path)!r}: {why}")
-    try: ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e: raise unreadable(f"it is not a checkpoint written by simscale train or PPOAgent.save ({type(e).__name__})") from None
-    if not (isinstance(ckpt, dict) and isinstance(ckpt.get("obs_dim"), int) and isinstance(ckpt.get("action_dim"), int)):
-        raise unreadable("it is not a PPOAgent checkpoint (no obs_dim/action_dim)")
-    try: return PPOAgent(ckpt["obs_dim"], ckpt["action_dim"], device=dev).load(path)
-    except (TypeError, ValueError) as e: raise unreadable(str(e).splitlines()[0]) from None
+    dev = _device(device)
+    try: return PPOAgent.from_checkpoint(checkpoint, dev)
+    except FileNotFoundError as e: raise UserError(str(e)) from None
+    except (TypeError, ValueError) as e:
+        raise UserError(f"cannot read checkpoint {str(checkpoint)!r}: {str(e).splitlines()[0]}") from None
+
 
 # %% ../nbs/09_cli.ipynb #761ec7f7
 def _write_json(path:Path, obj):
@@ -86,9 +82,10 @@ def _claim_run_dir(stack:contextlib.ExitStack, out_dir:Path, is_default:bool, ov
 
 # %% ../nbs/09_cli.ipynb #8c1cabdd
 def _make_agent(env, env_name:str, seed:int, n_envs:int|None, total_timesteps:int|None, device:str, resume, progress:bool,
-                checkpoint_every:int|None=None, ray_workers:int|None=None, ray_address:str|None=None):
-    "The agent to train: restored from `resume`, or new with the package defaults and the given overrides."
+                checkpoint_every:int|None=None, ray_workers:int|None=None, ray_address:str|None=None, preset:bool=True):
+    "The agent to train: restored from `resume`, or new with the task's preset (or the defaults) and the given overrides."
     from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig, flat_obs_dim
+    from simscaleai.rl.agents.config import PRESETS
     if resume is not None:
         if n_envs is not None: raise UserError("--n-envs cannot change when resuming: the checkpoint's config is used")
         agent = load_agent(resume, device)
@@ -106,7 +103,7 @@ def _make_agent(env, env_name:str, seed:int, n_envs:int|None, total_timesteps:in
     if ray_address is not None: overrides["ray_address"] = ray_address
     if total_timesteps is not None: overrides["total_timesteps"] = total_timesteps
     elif env_name in DEFAULT_TIMESTEPS: overrides["total_timesteps"] = DEFAULT_TIMESTEPS[env_name]
-    try: config = PPOConfig(**overrides)
+    try: config = PPOConfig.preset(env_name, **overrides) if preset and env_name in PRESETS else PPOConfig(**overrides)
     except (TypeError, ValueError) as e: raise _user_error(e) from None
     return PPOAgent(flat_obs_dim(env.observation_space), int(np.prod(env.action_space.shape)), config, _device(device))
 
@@ -139,6 +136,7 @@ def train_run(env_name:str="reach",          # registered environment (see `sims
               checkpoint_every:int|None=None, # rewrite <run>/checkpoint.pt every N updates (None: PPOConfig's default)
               ray_workers:int|None=None,     # collect rollouts on this many Ray actors (None: the config's; 0: in-process)
               ray_address:str|None=None,     # with ray_workers: the Ray cluster to join (None: start a local Ray)
+              preset:bool=True,              # a new agent gets PPOConfig.preset(env_name) when the task has one; False: PPOConfig()
              ) -> Path:
     "Train PPO on `env_name`, evaluate it and write a run directory; returns its path."
     from simscaleai.sim import make_env
@@ -152,7 +150,8 @@ def train_run(env_name:str="reach",          # registered environment (see `sims
                            checkpoint_every, ray_workers, ray_address)
     env = make_env(env_name)
     try:
-        agent = _make_agent(env, env_name, seed, n_envs, total_timesteps, device, resume, progress, checkpoint_every, ray_workers, ray_address)
+        agent = _make_agent(env, env_name, seed, n_envs, total_timesteps, device, resume, progress, checkpoint_every, ray_workers,
+                            ray_address, preset)
         budget = total_timesteps if resume is not None and total_timesteps is not None else agent.config.total_timesteps
         with contextlib.ExitStack() as stack:
             final = Path(out_dir) if out_dir is not None else default_run_dir(env_name)
@@ -244,11 +243,12 @@ def format_metrics(results:dict) -> str:
 def _add_train_parser(sub):
     "`simscale train ENV [flags]`."
     t = sub.add_parser("train", help="train PPO on an environment, evaluate it, write a run directory",
-                       description="Train PPO (package defaults), evaluate it on deterministic episodes, and write a run "
+                       description="Train PPO (the task's preset hyper-parameters, PPOConfig.preset), evaluate it on deterministic episodes, and write a run "
                                    "directory: checkpoint.pt, history.json, curves.png, eval.json, eval_video.mp4, run.json.")
     t.add_argument("env", help="environment name (see `simscale list-envs`)")
     t.add_argument("--total-timesteps", type=int, default=None, metavar="N",
-                   help=f"env steps to train (default: {DEFAULT_TIMESTEPS.get('reach')} for reach; with --resume CHECKPOINT: this many more)")
+                   help=f"env steps to train (default: {DEFAULT_TIMESTEPS.get('reach')} for reach, the preset's total_timesteps for lift "
+                        "and pick_place; with --resume CHECKPOINT: this many more)")
     t.add_argument("--seed", type=int, default=0, help="seed for weights, sampling and env resets (default: 0)")
     t.add_argument("--n-envs", type=int, default=None, metavar="N", help="env copies stepped together (default: PPOConfig.n_envs)")
     t.add_argument("--ray-workers", type=int, default=None, metavar="N",
@@ -266,15 +266,18 @@ def _add_train_parser(sub):
     t.add_argument("--eval-episodes", type=int, default=50, metavar="N", help="deterministic evaluation episodes (default: 50)")
     t.add_argument("--no-video", action="store_true", help="do not record the evaluation video")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    t.add_argument("--no-preset", action="store_true", help="train with PPOConfig()'s defaults instead of the task's preset (lift, pick_place)")
 
 # %% ../nbs/09_cli.ipynb #769fba1a
 def _add_eval_parser(sub):
     "`simscale eval CHECKPOINT [flags]`."
     e = sub.add_parser("eval", help="evaluate a saved agent and print the six metrics",
-                       description="Evaluate a checkpoint written by `simscale train` (or PPOAgent.save) and print "
+                       description="Evaluate a checkpoint written by `simscale train` (or PPOAgent.save), or a pretrained policy, and print "
                                    "success rate, mean/std/min/max episode reward and mean episode length.")
-    e.add_argument("checkpoint", help="checkpoint file (e.g. runs/reach-.../checkpoint.pt)")
-    e.add_argument("--env", default="reach", help="environment to evaluate in (default: reach)")
+    e.add_argument("checkpoint", nargs="?", default=None, help="checkpoint file (e.g. runs/reach-.../checkpoint.pt)")
+    e.add_argument("--pretrained", default=None, metavar="NAME",
+                   help="evaluate a policy shipped with the package instead of a file (lift, pick_place; see simscaleai.pretrained)")
+    e.add_argument("--env", default=None, help="environment to evaluate in (default: reach; with --pretrained: the task it was trained on)")
     e.add_argument("--episodes", type=int, default=50, metavar="N", help="number of episodes (default: 50)")
     e.add_argument("--seed", type=int, default=EVAL_SEED, help=f"episode i resets with seed+i (default: {EVAL_SEED}, as simscale train)")
     e.add_argument("--videos", default=None, metavar="DIR", help="write one mp4 per episode into DIR")
@@ -282,6 +285,16 @@ def _add_eval_parser(sub):
     e.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     e.add_argument("--json", action="store_true", help="print all results as JSON instead of the six-line summary")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+def _eval_target(checkpoint, pretrained_name, env_name) -> tuple:
+    "`simscale eval`'s checkpoint file and env: CHECKPOINT [--env ENV], or --pretrained NAME (its own task unless --env)."
+    if (checkpoint is None) == (pretrained_name is None):
+        raise UserError("eval takes a CHECKPOINT file or --pretrained NAME, one of the two"
+                        + (f"; got both {checkpoint!r} and --pretrained {pretrained_name!r}" if checkpoint is not None else ""))
+    if checkpoint is not None: return checkpoint, env_name or "reach"
+    from simscaleai import pretrained
+    try: return pretrained.checkpoint_path(pretrained_name), env_name or pretrained.info(pretrained_name)["task"]
+    except (TypeError, ValueError) as e: raise UserError(f"--pretrained: {e}") from None
 
 # %% ../nbs/09_cli.ipynb #a1e979f1
 class _Parser(argparse.ArgumentParser):
@@ -308,11 +321,12 @@ def main(argv:list|None=None) -> int:
             run = train_run(args.env, args.total_timesteps, args.seed, args.n_envs, args.out, args.device, args.resume,
                             args.overwrite, args.eval_episodes, video=not args.no_video, progress=not args.no_progress,
                             tensorboard=args.tensorboard, checkpoint_every=args.checkpoint_every,
-                            ray_workers=args.ray_workers, ray_address=args.ray_address)
+                            ray_workers=args.ray_workers, ray_address=args.ray_address, preset=not args.no_preset)
             metrics = json.loads((run/"eval.json").read_text())
             print(format_metrics(metrics)); print(f"run directory: {run}")
         elif args.command == "eval":
-            res = eval_checkpoint(args.checkpoint, args.env, args.episodes, args.seed, args.videos,
+            checkpoint, env_name = _eval_target(args.checkpoint, args.pretrained, args.env)
+            res = eval_checkpoint(checkpoint, env_name, args.episodes, args.seed, args.videos,
                                   not args.stochastic, args.device, progress=not args.no_progress)
             if args.json: print(json.dumps({k: v for k, v in res.items() if k != "frames"}, default=float))
             else: print(format_metrics(res))

@@ -15,8 +15,9 @@ def test_list_envs_prints_registry():
 
 @pytest.mark.parametrize("sub,flags", [
     (None, ["train", "eval", "list-envs"]),
-    ("train", ["--total-timesteps", "--seed", "--n-envs", "--out", "--device", "--resume", "--overwrite", "--eval-episodes", "--no-video"]),
-    ("eval", ["--env", "--episodes", "--seed", "--videos", "--stochastic", "--json"]),
+    ("train", ["--total-timesteps", "--seed", "--n-envs", "--out", "--device", "--resume", "--overwrite", "--eval-episodes", "--no-video",
+               "--no-preset"]),
+    ("eval", ["--env", "--episodes", "--seed", "--videos", "--stochastic", "--json", "--pretrained"]),
 ])
 def test_help_describes_every_flag(sub, flags):
     r = simscale(*([sub] if sub else []), "--help")
@@ -29,6 +30,9 @@ def test_help_describes_every_flag(sub, flags):
     (["eval", "missing.pt"], "does not exist"),
     (["eval", "garbage.pt"], "cannot read checkpoint"),
     (["eval", "garbage.pt", "--env", "nope"], "unknown environment 'nope'"),
+    (["eval"], "eval takes a CHECKPOINT file or --pretrained NAME, one of the two"),
+    (["eval", "garbage.pt", "--pretrained", "lift"], "got both 'garbage.pt' and --pretrained 'lift'"),
+    (["eval", "--pretrained", "push"], "--pretrained: pretrained: no policy named 'push'; available: ['lift', 'pick_place']"),
 ])
 def test_user_errors_are_one_line_without_traceback(tmp_path, args, message):
     (tmp_path/"garbage.pt").write_bytes(b"\x00not a checkpoint")
@@ -75,3 +79,11 @@ def test_train_eval_resume_end_to_end(tmp_path):
     assert meta2["total_timesteps"] == 4096 + 2048 and meta2["config"]["n_envs"] == 2 and meta2["resumed_from"].endswith("checkpoint.pt")
     assert not (tmp_path/"run2"/"eval_video.mp4").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "a temporary run directory was left behind"
+
+@pytest.mark.parametrize("flags,gamma,n_envs", [([], 0.9, 32), (["--no-preset"], 0.99, 16)])
+def test_train_lift_uses_the_task_preset_unless_told_not_to(tmp_path, flags, gamma, n_envs):
+    run = tmp_path/"run"
+    r = simscale("train", "lift", "--total-timesteps", "4096", "--out", run, "--eval-episodes", "1", "--no-video", "--no-progress", *flags)
+    assert r.returncode == 0, r.stderr
+    config = json.loads((run/"run.json").read_text())["config"]
+    assert (config["gamma"], config["n_envs"]) == (gamma, n_envs)
