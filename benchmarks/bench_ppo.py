@@ -40,10 +40,9 @@ from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig, flatten_obs
 
 
 # ------------------------------------------------------------------ Stable-Baselines3 with the same setup
-def make_sb3(seed, n_envs=PPOConfig().n_envs, subproc=False, task="reach"):
-    from stable_baselines3 import PPO
+def sb3_shared_trunk():
+    "Our network's shared trunk as an SB3 features extractor (SB3 imported only when asked for)."
     from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
     class SharedTrunk(BaseFeaturesExtractor):
         "The spec's shared feature net: n_layers x (Linear, Tanh); SB3 then adds the linear actor and critic heads."
@@ -57,6 +56,13 @@ def make_sb3(seed, n_envs=PPOConfig().n_envs, subproc=False, task="reach"):
 
         def forward(self, obs):
             return self.net(obs)
+    return SharedTrunk
+
+
+def make_sb3(seed, n_envs=PPOConfig().n_envs, subproc=False, task="reach"):
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
+    SharedTrunk = sb3_shared_trunk()
 
     def factory():
         return gym.wrappers.FlattenObservation(make_env(task))

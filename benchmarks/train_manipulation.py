@@ -1,0 +1,117 @@
+"""PPO on lift and pick_place: learning curves of deterministic success, steps to 50/80/90/95%, wall-clock, peak memory.
+
+    python benchmarks/train_manipulation.py --task lift --seed 0                  # PPOConfig.preset("lift"), 1M steps
+    python benchmarks/train_manipulation.py --task pick_place --seed 1 --budget 5000000
+    python benchmarks/train_manipulation.py --task lift --seed 0 --config default # the spec's PPOConfig() instead
+    python benchmarks/train_manipulation.py --task lift --seed 0 --set gamma=0.95  # an ablation of one preset value
+
+Every --eval-every env steps (at the next update boundary) the deterministic policy runs --eval-episodes evaluation
+episodes with simscaleai.rl.evaluator.evaluate_policy, reset seeds --eval-seed + i (1,000,000 + i by default: training
+resets draw their seeds from SeedSequence([seed, env, episode]), so the two sets do not meet), success judged at the last
+step, as `simscale eval` does. Evaluation time is not training time (agent.history["time_s"] leaves callbacks out).
+
+Writes into --out (default benchmarks/results/<task>-<config>-s<seed>/, a new directory; an existing one is refused):
+  curve.json        every evaluation: env steps, success rate, mean return, training seconds
+  summary.json      steps and training seconds to the first evaluation >= 50/80/90/95%, the best success, peak memory
+  best.pt           the agent at its best evaluation (first of equals), with optimizer state (resumable)
+  final.pt          the agent at the end
+With --stop-at X training ends at the first evaluation >= X (default: run the whole budget).
+"""
+import os
+os.environ.setdefault("MUJOCO_GL", "egl")
+import argparse, json, platform, resource, sys, time
+from pathlib import Path
+
+import torch
+from simscaleai.sim import make_env
+from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig, flat_obs_dim
+from simscaleai.rl.evaluator import evaluate_policy, EvalConfig
+from simscaleai.utils import atomic_write
+
+THRESHOLDS = (0.5, 0.8, 0.9, 0.95)
+
+def parse_value(text:str):
+    "FIELD=VALUE's value: int, float, bool or None when it reads as one, else the string."
+    for conv in (int, float):
+        try: return conv(text)
+        except ValueError: pass
+    return {"True": True, "False": False, "None": None}.get(text, text)
+
+def make_config(task:str, which:str, seed:int, overrides:list) -> PPOConfig:
+    sets = {}
+    for item in overrides:
+        if "=" not in item: raise SystemExit(f"--set takes FIELD=VALUE, got {item!r}")
+        k, v = item.split("=", 1); sets[k] = parse_value(v)
+    base = dict(seed=seed, progress_bar=False, checkpoint_every=None, checkpoint_every_s=None)
+    if which == "preset": return PPOConfig.preset(task, **base, **sets)
+    return PPOConfig(**base, **sets)
+
+def write_json(path:Path, obj):
+    with atomic_write(path, "w") as f: json.dump(obj, f, indent=1)
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--task", choices=["lift", "pick_place"], required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--config", choices=["preset", "default"], default="preset", help="PPOConfig.preset(task) or the spec's PPOConfig()")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a PPOConfig field")
+    p.add_argument("--budget", type=int, default=None, help="env steps (default: the preset's total_timesteps, 1M for --config default)")
+    p.add_argument("--eval-every", type=int, default=50_000)
+    p.add_argument("--eval-episodes", type=int, default=100)
+    p.add_argument("--eval-seed", type=int, default=1_000_000)
+    p.add_argument("--stop-at", type=float, default=None)
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--env-workers", type=int, default=None, help="PPOConfig.env_workers (threads; results do not depend on it)")
+    a = p.parse_args(argv)
+    config = make_config(a.task, a.config, a.seed, a.set)
+    if a.env_workers is not None: config.env_workers = a.env_workers
+    budget = a.budget or config.total_timesteps
+    tag = a.config + "".join(f"-{s.replace('=', '')}" for s in a.set)
+    out = a.out or Path(__file__).parent / "results" / f"{a.task}-{tag}-s{a.seed}"
+    out.mkdir(parents=True, exist_ok=False)     # never write over another run's results
+    torch.set_num_threads(1)
+    env, eval_env = make_env(a.task), make_env(a.task)
+    agent = PPOAgent(flat_obs_dim(env.observation_space), env.action_space.shape[0], config)
+    max_steps = eval_env.unwrapped.config.max_episode_steps
+    curve, best, next_eval = [], -1.0, a.eval_every
+    t0 = time.time()
+
+    def evaluate(agent):
+        nonlocal best
+        r = evaluate_policy(eval_env, agent.predict, EvalConfig(n_episodes=a.eval_episodes, seed=a.eval_seed,
+                                                                max_steps=max_steps, progress=False))
+        h = agent.history
+        row = dict(steps=agent.num_timesteps, success=r["success_rate"], mean_reward=r["mean_reward"],
+                   train_s=h["time_s"][-1] if h.get("time_s") else 0.0, wall_s=time.time() - t0)
+        curve.append(row)
+        print(f"{a.task} {tag} seed {a.seed}: {row['steps']:>8,} steps  success {row['success']:.0%}  "
+              f"return {row['mean_reward']:.1f}  train {row['train_s']:.0f}s", flush=True)
+        write_json(out / "curve.json", curve)
+        if row["success"] > best:
+            best = row["success"]; agent.save(out / "best.pt")
+        return row
+
+    def callback(agent):
+        nonlocal next_eval
+        if agent.num_timesteps < next_eval: return True
+        next_eval += a.eval_every
+        row = evaluate(agent)
+        return not (a.stop_at is not None and row["success"] >= a.stop_at)
+
+    agent.train(env, total_timesteps=budget, callback=callback)
+    if not curve or curve[-1]["steps"] != agent.num_timesteps: evaluate(agent)
+    agent.save(out / "final.pt")
+    first = {f"{t:.0%}": next(((r["steps"], round(r["train_s"], 1)) for r in curve if r["success"] >= t), None) for t in THRESHOLDS}
+    summary = dict(task=a.task, seed=a.seed, config=tag, budget=budget, overrides=a.set,
+                   ppo_config={k: v for k, v in vars(config).items()},
+                   steps_and_train_s_to=first, best_success=best, final_success=curve[-1]["success"],
+                   steps=agent.num_timesteps, train_s=agent.history["time_s"][-1], wall_s=time.time() - t0,
+                   peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                   eval=dict(episodes=a.eval_episodes, seed=a.eval_seed, every=a.eval_every, deterministic=True),
+                   command="python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
+                   machine=dict(python=platform.python_version(), torch=torch.__version__, cpus=os.cpu_count()))
+    write_json(out / "summary.json", summary)
+    print(json.dumps({k: summary[k] for k in ("steps_and_train_s_to", "best_success", "final_success", "train_s", "peak_rss_mib")}))
+
+if __name__ == "__main__":
+    main()
