@@ -107,6 +107,7 @@ def _make_agent(env, env_name:str, seed:int, n_envs:int|None, total_timesteps:in
     except (TypeError, ValueError) as e: raise _user_error(e) from None
     return PPOAgent(flat_obs_dim(env.observation_space), int(np.prod(env.action_space.shape)), config, _device(device))
 
+# %% ../nbs/09_cli.ipynb #0e30c5f6
 def _evaluate_into(run_dir:Path, agent, env, env_name:str, eval_episodes:int, video:bool, progress:bool):
     "eval.json (seeded deterministic episodes) and, if `video`, eval_video.mp4 of the first of them."
     from simscaleai.sim import make_env
@@ -184,6 +185,7 @@ def _train_into(run_dir:Path, agent, env, env_name:str, budget:int, resumed_from
                                      "config": {k: getattr(agent.config, k) for k in agent.config.__dataclass_fields__},
                                      "versions": _versions()})
 
+# %% ../nbs/09_cli.ipynb #6ae7553a
 def _resume_run(run_dir:Path, env_name:str, total_timesteps, n_envs, out_dir, device:str, eval_episodes:int, video:bool,
                 progress:bool, tensorboard:bool, checkpoint_every, ray_workers=None, ray_address=None) -> Path:
     "Continue the run in `run_dir` in place, to the budget it was started with."
@@ -233,6 +235,7 @@ def eval_checkpoint(checkpoint:str|Path,    # file written by PPOAgent.save / si
         except (TypeError, ValueError, OSError) as e: raise _user_error(e) from None
     finally: env.close()
 
+# %% ../nbs/09_cli.ipynb #a07abed1
 def format_metrics(results:dict) -> str:
     "The spec's six metrics, one per line."
     return "\n".join([f"Success rate:  {results['success_rate']:.1%}", f"Mean reward:   {results['mean_reward']:.2f}",
@@ -309,7 +312,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("list-envs", help="list the registered environments", description="List the registered environments.")
     return p
 
-
+# %% ../nbs/09_cli.ipynb #c73f95d0
 def main(argv:list|None=None) -> int:
     "Entry point of the `simscale` console script."
     args = _parser().parse_args(argv)
@@ -345,5 +348,6 @@ def main(argv:list|None=None) -> int:
         return 128 + signum
     return 0
 
+# %% ../nbs/09_cli.ipynb #3fe737ed
 def _console():
     sys.exit(main())

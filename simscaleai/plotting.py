@@ -37,6 +37,7 @@ def _x(history:dict, key:str, n:int, per_episode:bool) -> tuple:
 
 def _constant(values) -> bool: return len(values) > 1 and np.nanmax(values) == np.nanmin(values)
 
+# %% ../nbs/03_plotting.ipynb #4a33bfd2
 def plot_history(history:dict,          # a PPO history: {key: list of floats}
                  path:str|Path|None=None, # save the figure here as a PNG (and close it)
                  title:str="PPO training", # the figure's title

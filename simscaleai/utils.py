@@ -118,6 +118,7 @@ def atomic_path(path,                # final file name
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
+# %% ../nbs/00_utils.ipynb #cd2fabb1
 @contextlib.contextmanager
 def atomic_write(path,                # final file name
                  mode:str="wb",       # "wb" or "w"

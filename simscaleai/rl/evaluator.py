@@ -53,6 +53,7 @@ def takes_deterministic(predict_fn) -> bool:
     return any((p.name == "deterministic" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
                or p.kind == p.VAR_KEYWORD for p in params)
 
+# %% ../../nbs/08_evaluator.ipynb #261f116d
 class _Policy:
     "Calls predict_fn and checks each action against the action space."
     def __init__(self, predict_fn, deterministic:bool, action_space):
@@ -109,6 +110,7 @@ def _run_prefix(d:Path) -> str:
     while any(n.startswith(prefix + "-ep") for n in names): k += 1; prefix = f"{base}-{k}"
     return prefix
 
+# %% ../../nbs/08_evaluator.ipynb #768e9a22
 def write_video_atomic(frames, path, fps:float) -> Path:
     "Write `frames` (T, H, W, 3) uint8 to a new mp4 at `path` via a temp file; never overwrites, never leaves a partial file."
     mediapy, path = _ensure_ffmpeg(), Path(path)
@@ -123,6 +125,7 @@ def _overlay_font(height_px:int):
     try: return ImageFont.load_default(size=height_px)
     except (TypeError, ValueError, OSError): return ImageFont.load_default()
 
+# %% ../../nbs/08_evaluator.ipynb #ffa6f10c
 def draw_overlay(frame:np.ndarray, # (H, W, 3) uint8 RGB frame
                  step:int,          # control steps since reset
                  info:dict|None,    # the env's info: `distance` [m] and `success` are shown when present
@@ -172,6 +175,7 @@ def _frame(env, step:int, info, overlay:bool):
     frame = env.render()
     return draw_overlay(frame, step, info) if overlay and isinstance(frame, np.ndarray) else frame
 
+# %% ../../nbs/08_evaluator.ipynb #7c642ad9
 def _run_episode(env, policy:_Policy, episode:int, seed:int|None, max_steps:int, draw:bool, overlay:bool=False) -> tuple:
     "One closed-loop episode: (total reward, length, last info, frames or None)."
     obs, info = env.reset(seed=seed)

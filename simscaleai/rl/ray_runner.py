@@ -11,6 +11,7 @@ import copy, dataclasses, functools, math, os, time, warnings
 import gymnasium as gym
 import numpy as np
 import torch
+from fastcore.basics import patch
 
 from ..utils import check_int, check_real, episode_seed
 from .rollouts import RolloutBuffer, RunningMeanStd, flatten_obs
@@ -21,7 +22,7 @@ _NOISE_STREAM = 2**32 - 1   # an env index no worker has: action-noise seeds nev
 _ROW_KEYS = ("obs", "actions", "log_probs", "values", "rewards", "terminated", "truncated", "final_values")
 
 # %% auto #0
-__all__ = ['policy_payload', 'FragmentWorker', 'init_ray', 'env_factory', 'merge_fragments', 'RayRunner', 'RayCollector']
+__all__ = ['policy_payload', 'FragmentWorker', 'init_ray', 'env_factory', 'merge_fragments', 'RayRunner']
 
 # %% ../../nbs/05b_ray.ipynb #5d6e5b9c
 def policy_payload(policy:torch.nn.Module,          # the learner's ActorCritic (any device)
@@ -53,6 +54,7 @@ class _WorkerShard(EnvShard):
         self.stats[i].clear()
         return flatten_obs(obs)
 
+# %% ../../nbs/05b_ray.ipynb #5364404e
 class FragmentWorker:
     """What one Ray actor runs: a batch of envs, stepped with the broadcast policy for `n_rows` steps per `sample` call.
     Plain Python, so it runs (and is tested) in-process too; `RayRunner` wraps it with `ray.remote`."""
@@ -70,73 +72,82 @@ class FragmentWorker:
         self.action_low, self.action_high, self.action_dtype = space.low, space.high, space.dtype
         self.restart_episodes([0] * n_envs if episode_index is None else episode_index)
 
-    def restart_episodes(self, episode_index:list):
-        "Start every env's episode `episode_index[i]` (a restarted or resumed worker continues its seed streams)."
-        self.shard.episode_index = [int(i) for i in episode_index]
-        self.obs, _ = self.shard.start(None)
-        self.fresh = np.ones(self.n_envs, bool)   # envs whose episodes began here, not yet reported to the learner
-        self.unreported = [self.obs.copy()]       # raw observations the learner's normaliser has not seen yet
+# %% ../../nbs/05b_ray.ipynb #b2e311e4
+@patch
+def restart_episodes(self:FragmentWorker, episode_index:list):
+    "Start every env's episode `episode_index[i]` (a restarted or resumed worker continues its seed streams)."
+    self.shard.episode_index = [int(i) for i in episode_index]
+    self.obs, _ = self.shard.start(None)
+    self.fresh = np.ones(self.n_envs, bool)   # envs whose episodes began here, not yet reported to the learner
+    self.unreported = [self.obs.copy()]       # raw observations the learner's normaliser has not seen yet
 
-    def pid(self) -> int: return os.getpid()
-    def node(self) -> str:
-        import ray
-        return ray.get_runtime_context().get_node_id()
+@patch
+def pid(self:FragmentWorker) -> int: return os.getpid()
 
-    def sample(self, payload:dict, n_rows:int, fragment:int) -> dict:
-        "Step every env `n_rows` times with the payload's policy; returns the fragment as numpy arrays."
-        t_start = time.perf_counter()
-        net, clip = payload["policy"], payload["obs_clip"]
-        rms = None
-        if payload["obs_stats"] is not None:   # a local copy: it folds in this worker's observations as the learner's would
-            mean, var, count = payload["obs_stats"]
-            rms = RunningMeanStd(np.shape(mean))
-            rms.mean, rms.var, rms.count = np.array(mean), np.array(var), float(count)
-            for x in self.unreported: rms.update(x)
-        n, d = self.obs.shape
-        log_std = net.actor_log_std.detach()
-        A = log_std.numel()
-        trunk = [(m.weight, m.bias) for m in net.features if isinstance(m, torch.nn.Linear)]   # Linear, Tanh, Linear, Tanh...
-        head_w = torch.cat([net.actor_mean.weight, net.critic.weight])    # both heads in one matrix, as the learner's FlatPPO
-        head_b = torch.cat([net.actor_mean.bias, net.critic.bias])
-        def forward(x):    # the ActorCritic's forward pass (means, values), without building a distribution
-            h = torch.from_numpy(x)
-            for W, b in trunk: h = torch.addmm(b, h, W.t()).tanh_()
-            out = torch.addmm(head_b, h, head_w.t())
-            return out[:, :A], out[:, A]
-        gen = torch.Generator().manual_seed(episode_seed(self.seed, self.worker, _NOISE_STREAM, fragment))
-        noise = torch.randn((n_rows, n, A), generator=gen)
-        log_probs = (-0.5 * (noise * noise).sum(2) - (log_std.sum() + 0.5 * A * math.log(2 * math.pi))).numpy()
-        std = log_std.exp()
-        out = {k: np.zeros((n_rows, n) + s, t) for k, s, t in (
-            ("obs", (d,), np.float32), ("actions", (A,), np.float32), ("values", (), np.float32), ("rewards", (), np.float64),
-            ("terminated", (), bool), ("truncated", (), bool), ("final_values", (), np.float32))}
-        episodes, fresh, new_obs_rows = [], self.fresh.copy(), list(self.unreported)
-        obs_norm = normalize_observations(self.obs, rms, clip)
-        with torch.no_grad():
-            for t in range(n_rows):
-                mean, value = forward(obs_norm)
-                action = (mean + std * noise[t]).numpy()
-                out["obs"][t], out["actions"][t], out["values"][t] = obs_norm, action, value.numpy()
-                act = np.clip(action, self.action_low, self.action_high).astype(self.action_dtype, copy=False)
-                new_obs, rewards, terminated, truncated, final, finished = self.shard.step(act)
-                out["rewards"][t], out["terminated"][t], out["truncated"][t] = rewards, terminated, truncated
-                episodes += [dict(ep, worker=self.worker, row=t) for ep in finished]
-                boot = truncated & ~terminated
-                if boot.any():     # time limit: V(true final obs), normalised with the statistics before this step's obs
-                    out["final_values"][t, boot] = forward(normalize_observations(final[boot], rms, clip))[1].numpy()
-                if rms is not None: rms.update(new_obs)
-                new_obs_rows.append(new_obs)
-                self.obs, obs_norm = new_obs, normalize_observations(new_obs, rms, clip)
-            out["last_value"] = forward(obs_norm)[1].numpy()
-        out.update(log_probs=log_probs.astype(np.float32), episodes=episodes, fresh=fresh,
-                   new_obs_raw=np.concatenate(new_obs_rows), worker=self.worker, fragment=int(fragment),
-                   episode_index=np.array(self.shard.episode_index), episode_length=np.array([s.length for s in self.shard.stats]),
-                   compute_s=time.perf_counter() - t_start, pid=os.getpid())
-        self.fresh[:] = False
-        self.unreported = []
-        return out
+@patch
+def node(self:FragmentWorker) -> str:
+    import ray
+    return ray.get_runtime_context().get_node_id()
 
-    def close(self): self.shard.close()
+# %% ../../nbs/05b_ray.ipynb #8d6fcee2
+@patch
+def sample(self:FragmentWorker, payload:dict, n_rows:int, fragment:int) -> dict:
+    "Step every env `n_rows` times with the payload's policy; returns the fragment as numpy arrays."
+    t_start = time.perf_counter()
+    net, clip = payload["policy"], payload["obs_clip"]
+    rms = None
+    if payload["obs_stats"] is not None:   # a local copy: it folds in this worker's observations as the learner's would
+        mean, var, count = payload["obs_stats"]
+        rms = RunningMeanStd(np.shape(mean))
+        rms.mean, rms.var, rms.count = np.array(mean), np.array(var), float(count)
+        for x in self.unreported: rms.update(x)
+    n, d = self.obs.shape
+    log_std = net.actor_log_std.detach()
+    A = log_std.numel()
+    trunk = [(m.weight, m.bias) for m in net.features if isinstance(m, torch.nn.Linear)]   # Linear, Tanh, Linear, Tanh...
+    head_w = torch.cat([net.actor_mean.weight, net.critic.weight])    # both heads in one matrix, as the learner's FlatPPO
+    head_b = torch.cat([net.actor_mean.bias, net.critic.bias])
+    def forward(x):    # the ActorCritic's forward pass (means, values), without building a distribution
+        h = torch.from_numpy(x)
+        for W, b in trunk: h = torch.addmm(b, h, W.t()).tanh_()
+        out = torch.addmm(head_b, h, head_w.t())
+        return out[:, :A], out[:, A]
+    gen = torch.Generator().manual_seed(episode_seed(self.seed, self.worker, _NOISE_STREAM, fragment))
+    noise = torch.randn((n_rows, n, A), generator=gen)
+    log_probs = (-0.5 * (noise * noise).sum(2) - (log_std.sum() + 0.5 * A * math.log(2 * math.pi))).numpy()
+    std = log_std.exp()
+    out = {k: np.zeros((n_rows, n) + s, t) for k, s, t in (
+        ("obs", (d,), np.float32), ("actions", (A,), np.float32), ("values", (), np.float32), ("rewards", (), np.float64),
+        ("terminated", (), bool), ("truncated", (), bool), ("final_values", (), np.float32))}
+    episodes, fresh, new_obs_rows = [], self.fresh.copy(), list(self.unreported)
+    obs_norm = normalize_observations(self.obs, rms, clip)
+    with torch.no_grad():
+        for t in range(n_rows):
+            mean, value = forward(obs_norm)
+            action = (mean + std * noise[t]).numpy()
+            out["obs"][t], out["actions"][t], out["values"][t] = obs_norm, action, value.numpy()
+            act = np.clip(action, self.action_low, self.action_high).astype(self.action_dtype, copy=False)
+            new_obs, rewards, terminated, truncated, final, finished = self.shard.step(act)
+            out["rewards"][t], out["terminated"][t], out["truncated"][t] = rewards, terminated, truncated
+            episodes += [dict(ep, worker=self.worker, row=t) for ep in finished]
+            boot = truncated & ~terminated
+            if boot.any():     # time limit: V(true final obs), normalised with the statistics before this step's obs
+                out["final_values"][t, boot] = forward(normalize_observations(final[boot], rms, clip))[1].numpy()
+            if rms is not None: rms.update(new_obs)
+            new_obs_rows.append(new_obs)
+            self.obs, obs_norm = new_obs, normalize_observations(new_obs, rms, clip)
+        out["last_value"] = forward(obs_norm)[1].numpy()
+    out.update(log_probs=log_probs.astype(np.float32), episodes=episodes, fresh=fresh,
+               new_obs_raw=np.concatenate(new_obs_rows), worker=self.worker, fragment=int(fragment),
+               episode_index=np.array(self.shard.episode_index), episode_length=np.array([s.length for s in self.shard.stats]),
+               compute_s=time.perf_counter() - t_start, pid=os.getpid())
+    self.fresh[:] = False
+    self.unreported = []
+    return out
+
+# %% ../../nbs/05b_ray.ipynb #4c2a8cc6
+@patch
+def close(self:FragmentWorker): self.shard.close()
 
 # %% ../../nbs/05b_ray.ipynb #12801f29
 def _import_ray():
@@ -164,6 +175,7 @@ def init_ray(address:str|None=None, # None: start a local Ray on this machine; "
             if attempt == attempts - 1 or address is not None: raise
             warnings.warn(f"Ray did not start (attempt {attempt + 1} of {attempts}); trying again", RuntimeWarning)
 
+# %% ../../nbs/05b_ray.ipynb #c640ea71
 def env_factory(env:gym.Env):
     "A picklable maker of copies of `env` for the actors: its Gymnasium spec (`make_env` and `gym.make` set one)."
     if isinstance(env, gym.vector.VectorEnv):
@@ -192,6 +204,7 @@ class _ActorWorker(FragmentWorker):
         torch.set_num_threads(1)
         super().__init__(*args, **kwargs)
 
+# %% ../../nbs/05b_ray.ipynb #068383f5
 class RayRunner:
     """Rollouts on Ray actors: `n_workers` actors, each owning `envs_per_worker` envs, each returning a fixed-length
     fragment per `collect`; dead or hung actors are restarted and their fragment collected again."""
@@ -228,165 +241,109 @@ class RayRunner:
         self.faults, self.actors, self._new = [], [], set()
         for w in range(self.n_workers): self.actors.append(self._spawn(w))
 
-    def _spawn(self, w:int):
-        self._new.add(w)
-        return self._remote.remote(self.env, self.env_kwargs, self.envs_per_worker, self.seed, w, self.episode_index[w])
+# %% ../../nbs/05b_ray.ipynb #bb4c2f4a
+@patch
+def _spawn(self:RayRunner, w:int):
+    self._new.add(w)
+    return self._remote.remote(self.env, self.env_kwargs, self.envs_per_worker, self.seed, w, self.episode_index[w])
 
-    def _restart(self, w:int, fragment:int, kind:str, detail:str, t_asked:float):
-        "Replace worker w's actor; record what the run lost."
-        ray = _import_ray()
-        ray.kill(self.actors[w], no_restart=True)
-        lost_eps = sum(1 for k in self.episode_length[w] if k > 0)
-        fault = dict(worker=w, fragment=fragment, kind=kind, detail=detail, lost_s=time.perf_counter() - t_asked,
-                     lost_episodes=lost_eps, lost_episode_steps=int(sum(self.episode_length[w])))
-        fault["note"] = (f"Ray worker {w} {'died' if kind == 'died' else f'hung past {self.timeout_s:g} s'} during fragment "
-                         f"{fragment} ({detail}); restarted it and collected fragment {fragment} again. Lost: "
-                         f"{fault['lost_s']:.1f} s, and {lost_eps} episode(s) in progress ({fault['lost_episode_steps']} "
-                         f"steps, already trained on, never reported as episodes; they restart from their seeds).")
-        self.faults.append(fault)
-        warnings.warn(fault["note"], RuntimeWarning)
-        self.actors[w] = self._spawn(w)
+@patch
+def _restart(self:RayRunner, w:int, fragment:int, kind:str, detail:str, t_asked:float):
+    "Replace worker w's actor; record what the run lost."
+    ray = _import_ray()
+    ray.kill(self.actors[w], no_restart=True)
+    lost_eps = sum(1 for k in self.episode_length[w] if k > 0)
+    fault = dict(worker=w, fragment=fragment, kind=kind, detail=detail, lost_s=time.perf_counter() - t_asked,
+                 lost_episodes=lost_eps, lost_episode_steps=int(sum(self.episode_length[w])))
+    fault["note"] = (f"Ray worker {w} {'died' if kind == 'died' else f'hung past {self.timeout_s:g} s'} during fragment "
+                     f"{fragment} ({detail}); restarted it and collected fragment {fragment} again. Lost: "
+                     f"{fault['lost_s']:.1f} s, and {lost_eps} episode(s) in progress ({fault['lost_episode_steps']} "
+                     f"steps, already trained on, never reported as episodes; they restart from their seeds).")
+    self.faults.append(fault)
+    warnings.warn(fault["note"], RuntimeWarning)
+    self.actors[w] = self._spawn(w)
 
-    def broadcast(self, payload:dict):
-        "Put the payload into the object store once; the reference goes to every actor."
-        return _import_ray().put(payload)
+@patch
+def broadcast(self:RayRunner, payload:dict):
+    "Put the payload into the object store once; the reference goes to every actor."
+    return _import_ray().put(payload)
 
-    def set_episode_index(self, per_worker:list):
-        "Restart every env at the given episode counters (one list per worker), e.g. to continue a saved run's seeds."
-        ray = _import_ray()
-        ray.get([a.restart_episodes.remote(ix) for a, ix in zip(self.actors, per_worker)], timeout=self.start_timeout_s)
-        self.episode_index = [list(map(int, ix)) for ix in per_worker]
-        self.episode_length = [[0] * self.envs_per_worker for _ in range(self.n_workers)]
+# %% ../../nbs/05b_ray.ipynb #3ed9c671
+@patch
+def set_episode_index(self:RayRunner, per_worker:list):
+    "Restart every env at the given episode counters (one list per worker), e.g. to continue a saved run's seeds."
+    ray = _import_ray()
+    ray.get([a.restart_episodes.remote(ix) for a, ix in zip(self.actors, per_worker)], timeout=self.start_timeout_s)
+    self.episode_index = [list(map(int, ix)) for ix in per_worker]
+    self.episode_length = [[0] * self.envs_per_worker for _ in range(self.n_workers)]
 
-    def collect(self,
-                payload,          # policy_payload(...), or its ray.put reference (one put per update, shared by every actor)
-                n_rows:int,       # steps per env in this fragment
-                fragment:int=0,   # fragment number (the update's index): seeds the actors' action noise
-               ) -> dict:
-        "One fragment from every worker, merged: see `merge_fragments`; restarts dead or hung actors and asks again."
-        ray = _import_ray()
-        n_rows = check_int(n_rows, "RayRunner.collect n_rows", low=1)
-        ref = payload if isinstance(payload, ray.ObjectRef) else ray.put(payload)
-        pending, deadline, asked, restarts = {}, {}, {}, [0] * self.n_workers
-        def ask(w):
-            now = time.perf_counter()
-            r = self.actors[w].sample.remote(ref, n_rows, fragment)
-            pending[r], asked[w] = w, now
-            deadline[w] = now + self.timeout_s + (self.start_timeout_s if w in self._new else 0.0)
-        def fail(w, kind, detail):
-            restarts[w] += 1
-            if restarts[w] > self.max_restarts:
-                ray.kill(self.actors[w], no_restart=True)
-                self.actors[w] = self._spawn(w)   # a usable runner for a later collect; this one gives up
-                raise RuntimeError(f"Ray worker {w} failed {restarts[w]} times in fragment {fragment} (last: {kind}, {detail}); giving up")
-            self._restart(w, fragment, kind, detail, asked[w])
-            ask(w)
-        for w in range(self.n_workers): ask(w)
-        results = [None] * self.n_workers
-        while pending:
-            wait_s = max(0.0, min(deadline[w] for w in pending.values()) - time.perf_counter())
-            done, _ = ray.wait(list(pending), num_returns=1, timeout=wait_s)
-            for r in done:
-                w = pending.pop(r)
-                try: results[w] = ray.get(r)
-                except (ray.exceptions.RayActorError, ray.exceptions.ObjectLostError) as e:
-                    fail(w, "died", type(e).__name__)
-                    continue
-                self._new.discard(w)
-                self.episode_index[w] = results[w]["episode_index"].tolist()
-                self.episode_length[w] = results[w]["episode_length"].tolist()
-            now = time.perf_counter()
-            for r, w in list(pending.items()):
-                if deadline[w] <= now:
-                    del pending[r]
-                    fail(w, "hung", f"no fragment after {now - asked[w]:.1f} s")
-        return merge_fragments(results, self.envs_per_worker)
+# %% ../../nbs/05b_ray.ipynb #f7d87f64
+@patch
+def collect(self:RayRunner,
+            payload,          # policy_payload(...), or its ray.put reference (one put per update, shared by every actor)
+            n_rows:int,       # steps per env in this fragment
+            fragment:int=0,   # fragment number (the update's index): seeds the actors' action noise
+           ) -> dict:
+    "One fragment from every worker, merged: see `merge_fragments`; restarts dead or hung actors and asks again."
+    ray = _import_ray()
+    n_rows = check_int(n_rows, "RayRunner.collect n_rows", low=1)
+    ref = payload if isinstance(payload, ray.ObjectRef) else ray.put(payload)
+    pending, deadline, asked, restarts = {}, {}, {}, [0] * self.n_workers
+    def ask(w):
+        now = time.perf_counter()
+        r = self.actors[w].sample.remote(ref, n_rows, fragment)
+        pending[r], asked[w] = w, now
+        deadline[w] = now + self.timeout_s + (self.start_timeout_s if w in self._new else 0.0)
+    def fail(w, kind, detail):
+        restarts[w] += 1
+        if restarts[w] > self.max_restarts:
+            ray.kill(self.actors[w], no_restart=True)
+            self.actors[w] = self._spawn(w)   # a usable runner for a later collect; this one gives up
+            raise RuntimeError(f"Ray worker {w} failed {restarts[w]} times in fragment {fragment} (last: {kind}, {detail}); giving up")
+        self._restart(w, fragment, kind, detail, asked[w])
+        ask(w)
+    for w in range(self.n_workers): ask(w)
+    results = [None] * self.n_workers
+    while pending:
+        wait_s = max(0.0, min(deadline[w] for w in pending.values()) - time.perf_counter())
+        done, _ = ray.wait(list(pending), num_returns=1, timeout=wait_s)
+        for r in done:
+            w = pending.pop(r)
+            try: results[w] = ray.get(r)
+            except (ray.exceptions.RayActorError, ray.exceptions.ObjectLostError) as e:
+                fail(w, "died", type(e).__name__)
+                continue
+            self._new.discard(w)
+            self.episode_index[w] = results[w]["episode_index"].tolist()
+            self.episode_length[w] = results[w]["episode_length"].tolist()
+        now = time.perf_counter()
+        for r, w in list(pending.items()):
+            if deadline[w] <= now:
+                del pending[r]
+                fail(w, "hung", f"no fragment after {now - asked[w]:.1f} s")
+    return merge_fragments(results, self.envs_per_worker)
 
-    def _call_all(self, method:str, timeout_s:float=60.0) -> list:
-        ray = _import_ray()
-        return ray.get([getattr(a, method).remote() for a in self.actors], timeout=timeout_s)
+# %% ../../nbs/05b_ray.ipynb #33f0861b
+@patch
+def _call_all(self:RayRunner, method:str, timeout_s:float=60.0) -> list:
+    ray = _import_ray()
+    return ray.get([getattr(a, method).remote() for a in self.actors], timeout=timeout_s)
 
-    def worker_pids(self) -> list: return self._call_all("pid", self.start_timeout_s)
-    def worker_nodes(self) -> list: return self._call_all("node", self.start_timeout_s)
+@patch
+def worker_pids(self:RayRunner) -> list: return self._call_all("pid", self.start_timeout_s)
 
-    def close(self,
-              shutdown:bool=False, # also shut Ray down if this runner started it (else it stays up for the next runner,
-                                   # and Ray shuts it down when this process exits)
-             ):
-        "Kill the actors."
-        ray = _import_ray()
-        for a in getattr(self, "actors", []):
-            try: ray.kill(a, no_restart=True)
-            except Exception: pass
-        self.actors = []
-        if shutdown and getattr(self, "_owns_ray", False) and ray.is_initialized(): ray.shutdown()
+@patch
+def worker_nodes(self:RayRunner) -> list: return self._call_all("node", self.start_timeout_s)
 
-# %% ../../nbs/05b_ray.ipynb #0e05d314
-class RayCollector(RolloutCollector):
-    """The learner's side of Ray rollouts, a `RolloutCollector` (same `start`, `get_state`, `collect`, same reward
-    scaling): one broadcast, one fragment per actor, then the reward scaling, the truncation bootstrap, the buffer rows,
-    the normaliser update and GAE, in that order, as the in-process loop does them."""
-    def __init__(self,
-                 runner:RayRunner,              # the actors
-                 policy:torch.nn.Module,        # the learner's ActorCritic: copied into each update's broadcast
-                 obs_rms:RunningMeanStd,        # observation statistics (updated with every actor's new observations)
-                 ret_rms:RunningMeanStd,        # statistics of the discounted return (reward scaling)
-                 action_space,                  # the env's action space (the actors clip to their envs' own)
-                 gamma:float=0.99,              # discount factor (reward scaling and the truncation bootstrap)
-                 normalize_obs:bool=True,       # normalise observations with obs_rms
-                 obs_clip:float=10.0,           # normalised observations are clipped to [-obs_clip, obs_clip]
-                 normalize_reward:bool=True,    # divide rewards by the running std of the discounted return
-                 reward_clip:float=10.0,        # scaled rewards are clipped to [-reward_clip, reward_clip]
-                ):
-        super().__init__(runner, obs_rms, ret_rms, action_space, gamma, normalize_obs, obs_clip, normalize_reward, reward_clip)
-        self.policy, self.n_fragments = policy, 0
-
-    def start(self, state:dict|None=None) -> np.ndarray:
-        "Continue the episode-seed streams of `state` (from the same kind and number of envs); returns the restored mask."
-        n = self.runner.num_envs
-        if state is not None and (state["kind"] != self.runner.kind or len(state["envs"]) != n): state = None
-        if state is not None:     # an interrupted episode cannot be replayed on a new actor: its env starts the next one
-            counters = [int(s["episode_index"]) + (int(s["length"]) > 0) for s in state["envs"]]
-            k = self.runner.envs_per_worker
-            self.runner.set_episode_index([counters[w * k:(w + 1) * k] for w in range(self.runner.n_workers)])
-            self.n_fragments = int(state.get("n_fragments", 0))
-        self.disc_return = np.zeros(n)
-        return np.zeros(n, bool)
-
-    def get_state(self) -> dict:
-        "Each env's episode counter and current length, the discounted returns and the fragment counter (plain data)."
-        envs = [dict(episode_index=int(i), length=int(l)) for w in range(self.runner.n_workers)
-                for i, l in zip(self.runner.episode_index[w], self.runner.episode_length[w])]
-        return {"kind": self.runner.kind, "envs": envs, "disc_return": self.disc_return.copy(), "n_fragments": self.n_fragments}
-
-    def collect(self,
-                buffer:RolloutBuffer,   # filled from row 0 (n_rows = fragment length); GAE computed at the end
-                forward=None,           # unused: the actors run their copy of `policy` (kept for the collector interface)
-                log_std=None,           # unused (idem)
-                generator=None,         # unused: each actor draws its own noise (seeded by run seed, worker, fragment)
-                on_transitions=None,    # called as on_transitions(n_steps, finished_episodes) once per row
-                gae_lambda:float=0.95,  # GAE lambda
-               ):
-        "Fill `buffer` with one fragment from every actor and compute its advantages."
-        payload = self.runner.broadcast(policy_payload(self.policy, self.obs_rms if self.normalize_obs else None, self.obs_clip))
-        frag = self.runner.collect(payload, buffer.n_rows, self.n_fragments)   # one put, one reference for every actor
-        self.n_fragments += 1
-        self.disc_return[frag["fresh"]] = 0.0      # envs that began new episodes on a (re)started actor
-        buffer.reset()
-        by_row = {}
-        for ep in frag["episodes"]: by_row.setdefault(ep["row"], []).append(ep)
-        n, valid = self.runner.num_envs, np.ones(self.runner.num_envs, bool)
-        for t in range(buffer.n_rows):
-            terminated, truncated = frag["terminated"][t], frag["truncated"][t]
-            done = terminated | truncated
-            rewards = self._scale_rewards(slice(None), frag["rewards"][t], valid, done)
-            bootstrap = truncated & ~terminated
-            if bootstrap.any():   # time limit: fold gamma * V(true final obs) into the reward, then cut like a termination
-                rewards = rewards.copy(); rewards[bootstrap] += self.gamma * frag["final_values"][t][bootstrap]
-            buffer._put(t, slice(None), frag["obs"][t], frag["actions"][t], rewards, done, frag["log_probs"][t],
-                        frag["values"][t], valid)
-            if on_transitions is not None: on_transitions(n, by_row.get(t, []))
-        buffer.pos = buffer.n_rows
-        if self.normalize_obs: self.obs_rms.update(frag["new_obs_raw"])
-        buffer.compute_gae(frag["last_value"], self.gamma, gae_lambda)
-        return frag
+@patch
+def close(self:RayRunner,
+          shutdown:bool=False, # also shut Ray down if this runner started it (else it stays up for the next runner,
+                               # and Ray shuts it down when this process exits)
+         ):
+    "Kill the actors."
+    ray = _import_ray()
+    for a in getattr(self, "actors", []):
+        try: ray.kill(a, no_restart=True)
+        except Exception: pass
+    self.actors = []
+    if shutdown and getattr(self, "_owns_ray", False) and ray.is_initialized(): ray.shutdown()

@@ -98,6 +98,7 @@ def _as_numpy(x) -> np.ndarray:
 
 _STORED = ("observations", "actions", "rewards", "dones", "log_probs", "values", "valid")
 
+# %% ../../nbs/04_rollouts.ipynb #58b2fd1b
 class RolloutBuffer:
     "Pre-allocated storage for one rollout of `n_steps` transitions spread over `n_envs` envs; GAE; shuffled mini-batches."
     def __init__(self,

@@ -122,6 +122,7 @@ def _env_info(info:dict, i:int) -> dict:
         out["reward_terms"] = {k: float(np.asarray(v)[i]) for k, v in terms.items() if not k.startswith("_") and present(terms, k)}
     return out
 
+# %% ../../nbs/05_runners.ipynb #048d0064
 class VectorEnvRunner(EnvRunner):
     "A user's gymnasium VectorEnv behind the runner interface, for any of the three Gymnasium 1.x autoreset modes."
     kind = "vector"

@@ -227,6 +227,7 @@ def _setup_model(self:PandaEnv):
     self._elapsed = None          # control steps since reset; None before the first reset
     self._renderers = {}          # (width, height) -> mujoco.Renderer, made on first use
 
+# %% ../../nbs/02_sim_core.ipynb #c4f2e80e
 @patch
 def _arm_spaces(self:PandaEnv) -> dict:
     "Observation spaces of the arm's own keys: `ee_pos`, `joint_pos`, `joint_vel`."
@@ -319,6 +320,7 @@ def _renderer(self:PandaEnv, width:int, height:int) -> mujoco.Renderer:
         r.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = False
     return r
 
+# %% ../../nbs/02_sim_core.ipynb #53b09286
 @patch
 def _images(self:PandaEnv) -> dict:
     "The `image` observation: RGB (and depth/segmentation when configured) from each configured camera."
@@ -344,6 +346,7 @@ def render(self:PandaEnv):
     r.update_scene(self.data, camera=cfg.render_camera)
     return r.render()
 
+# %% ../../nbs/02_sim_core.ipynb #ad1f861a
 @patch
 def close(self:PandaEnv):
     "Free the renderers."

@@ -74,6 +74,7 @@ def _observation(self:ReachEnv) -> dict:
     if self.config.cameras: obs["image"] = self._images()
     return obs
 
+# %% ../../nbs/02a_reach.ipynb #d4cefe65
 @patch
 def _observe(self:ReachEnv) -> tuple:
     "Observation and info: `distance` TCP to target [m], `success` while it is below the threshold."

@@ -64,6 +64,7 @@ _POSITIVE_INTS = ("hidden_dim", "n_layers", "n_steps", "n_epochs", "batch_size",
 _POSITIVE_REALS = ("clip_epsilon", "max_grad_norm", "lr", "obs_clip", "reward_clip", "adam_eps")
 _BOOLS = ("normalize_obs", "normalize_reward", "normalize_advantage", "anneal_lr", "clip_value_loss", "progress_bar", "fast_update")
 
+# %% ../../../nbs/06b_ppo_config.ipynb #1822abbd
 @patch
 def validate(self:PPOConfig):
     "Raise TypeError (wrong type) or ValueError (wrong value) naming the first bad field."
@@ -110,6 +111,7 @@ PRESETS = {
 PRESETS["pick_place"] = {**PRESETS["lift"],
     "total_timesteps": (5_000_000, "the issue's budget for pick-and-place; the grasp is lift's, the carry adds 10 steps")}
 
+# %% ../../../nbs/06b_ppo_config.ipynb #49dfd9e6
 @patch(cls_method=True)
 def preset(cls:PPOConfig,
            task:str,        # a key of PRESETS: "reach", "lift", "pick_place"

@@ -43,6 +43,7 @@ def _to_torch(obj):
     if isinstance(obj, (np.integer, np.floating, np.bool_)): return obj.item()
     return obj
 
+# %% ../../../nbs/06a_long_runs.ipynb #33c5801c
 def _to_numpy(obj):
     "tensors -> numpy arrays, recursively."
     if isinstance(obj, torch.Tensor): return obj.cpu().numpy()
@@ -75,6 +76,7 @@ def check_checkpoint(ckpt, where:str, obs_dim:int, action_dim:int):
         if not (_is_int(ckpt["counters"].get(k)) and ckpt["counters"][k] >= 0): raise bad(f"counters[{k!r}] must be an int >= 0, got {ckpt['counters'].get(k)!r}")
     if not isinstance(ckpt["rng"].get("generator"), torch.Tensor): raise bad("rng['generator'] (the sampling RNG state) is missing")
 
+# %% ../../../nbs/06a_long_runs.ipynb #83009a37
 def _check_rms(state, name:str, bad):
     for k in ("mean", "var"):
         t = state.get(k)

@@ -19,7 +19,8 @@ from ...utils import atomic_write, check_array, check_bool, check_int, check_rea
 from ..rollouts import RolloutBuffer, RunningMeanStd, flatten_obs, flat_obs_dim, gae_advantages, _as_numpy
 from ..runners import EnvRunner, env_spaces, make_runner, as_env
 from ..collect import RolloutCollector, normalize_observations
-from ..ray_runner import RayCollector, RayRunner, env_factory
+from ..ray_runner import RayRunner, env_factory
+from ..ray_collect import RayCollector
 from .config import PPOConfig
 from .ppo_update import ActorCritic, FlatPPO, ppo_loss_reference
 from .long_runs import (CKPT_FORMAT, CKPT_VERSION, read_checkpoint, StopOnSignal, TrainingInterrupted,
@@ -37,6 +38,7 @@ _all_ = ["PPOConfig", "ActorCritic", "RolloutBuffer", "RunningMeanStd", "flatten
 # %% ../../../nbs/07_ppo.ipynb #6cd579cd
 _CKPT_FORMAT, _CKPT_VERSION = CKPT_FORMAT, CKPT_VERSION
 
+# %% ../../../nbs/07_ppo.ipynb #d42d5c16
 class PPOAgent:
     "PPO-Clip with GAE for continuous actions: `train(env)`, `predict(obs)`, `save(path)`, `load(path)`."
     def __init__(self,
@@ -170,6 +172,7 @@ def _update(self:PPOAgent, buffer:RolloutBuffer) -> dict:
     return dict(loss=mean[0], policy_loss=mean[1], value_loss=mean[2], entropy=mean[3], approx_kl=mean[4],
                 clip_fraction=mean[5], explained_variance=_explained_variance(buffer), n_minibatches=float(n_steps_taken))
 
+# %% ../../../nbs/07_ppo.ipynb #1cf6af66
 def _explained_variance(buffer:RolloutBuffer) -> float:
     "1 - Var[R - V] / Var[R] over the rollout's valid transitions (nan when the returns are constant)."
     valid = buffer.valid[:buffer.pos]

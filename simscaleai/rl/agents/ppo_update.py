@@ -218,6 +218,7 @@ def loss_and_grad(self:FlatPPO, obs, actions, old_log_probs, returns, advantages
         if i: g_h = g_z @ W
     return stats
 
+# %% ../../../nbs/06_ppo_update.ipynb #24637234
 @patch
 def autograd_loss_and_grad(self:FlatPPO, obs, actions, old_log_probs, returns, advantages, clip_epsilon:float,
                            value_loss_coef:float, entropy_coef:float, normalize_advantage:bool=True, clip_value_loss:bool=False) -> np.ndarray:

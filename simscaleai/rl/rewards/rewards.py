@@ -149,6 +149,7 @@ def _unique_names(names) -> list:
         seen.add(cand); out.append(cand)
     return out
 
+# %% ../../../nbs/01_rewards.ipynb #421d5677
 class CompositeReward(RewardFunction):
     "Weighted sum of reward functions, logged term by term."
     def __init__(self,
