@@ -17,7 +17,7 @@ from .rl.agents.ppo import PPOAgent, PPOConfig
 __all__ = ['CHECKPOINT_DIR', 'available', 'checkpoint_path', 'info', 'load', 'make_pretrained']
 
 # %% ../nbs/08a_pretrained.ipynb #4d75fe4e
-CHECKPOINT_DIR = Path(simscaleai.__file__).parent / "checkpoints"   # where the package's pretrained files are
+CHECKPOINT_DIR = Path(simscaleai.__file__).parent / "policies"   # where the package's pretrained files are
 
 def available(where:Path|None=None) -> list:
     "Names of the pretrained policies in `where` (default: the package's)."
@@ -46,7 +46,7 @@ def load(name:str,                # a name from `available()`: "lift", "pick_pla
 def make_pretrained(checkpoint,           # a file written by PPOAgent.save (e.g. best.pt of benchmarks/train_manipulation.py)
                     name:str,             # the name it ships under
                     provenance:dict,      # task, command, seed, ... (written to <name>.json)
-                    where:Path|None=None, # destination folder (default: the package's checkpoints/)
+                    where:Path|None=None, # destination folder (default: the package's policies/)
                    ) -> Path:
     "Write `<where>/<name>.pt` (a slim copy of `checkpoint`) and `<where>/<name>.json` (`provenance`); returns the .pt path."
     check_str(name, "make_pretrained: name")

@@ -87,3 +87,14 @@ def test_train_lift_uses_the_task_preset_unless_told_not_to(tmp_path, flags, gam
     assert r.returncode == 0, r.stderr
     config = json.loads((run/"run.json").read_text())["config"]
     assert (config["gamma"], config["n_envs"]) == (gamma, n_envs)
+
+@pytest.mark.parametrize("name", ["lift", "pick_place"])
+def test_eval_pretrained_runs_the_shipped_policy_on_its_own_task(name):
+    from simscaleai import pretrained
+    meta = pretrained.info(name)
+    r = simscale("eval", "--pretrained", name, "--episodes", "5", "--seed", meta["eval"]["seed"], "--json", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    # the first 5 of the episodes the file's evaluation ran: the same successes, episode by episode
+    assert res["episode_successes"] == meta["eval"]["episode_successes"][:5]
+    assert len(res["episode_lengths"]) == 5 and set(res["episode_lengths"]) == {meta["max_episode_steps"]}

@@ -101,7 +101,7 @@ def test_fragments_equal_in_process_and_a_killed_actor_is_restarted(local_ray):
 def test_hung_actor_is_replaced_and_the_learner_never_waits_forever(local_ray, tmp_path):
     flag = tmp_path/"hang"
     runner = RayRunner(HangWhenFlagged, n_workers=1, envs_per_worker=2, seed=0, env_kwargs={"flag": str(flag)},
-                       timeout_s=3.0, start_timeout_s=60.0, max_restarts=1)
+                       timeout_s=3.0, start_timeout_s=300.0, max_restarts=1)
     p = payload(2, 1)
     try:
         runner.collect(p, n_rows=10, fragment=0)                 # started and warm
