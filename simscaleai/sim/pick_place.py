@@ -41,7 +41,7 @@ def default_pick_place_reward(cfg:PickPlaceConfig, # the task's config: reward v
     if cfg.reward == "sparse": return sparse_success_reward()
     return CompositeReward([(_named(TanhProximity("ee_pos", "object_pos", length_m=0.1), "reach"), 1.0),
                             (_named(InfoBonus("grasped", 1.0), "grasp"), 1.0),
-                            (_named(GatedReward(TanhProximity("object_pos", "goal_pos", length_m=0.1), "grasped"), "carry"), 2.0),
+                            (_named(GatedReward(TanhProximity("object_pos", "goal_pos", length_m=0.2), "grasped"), "carry"), 2.0),
                             (_named(InfoBonus("success", 5.0), "success"), 1.0),
                             (_named(ActionPenalty(scale=0.01), "action"), 1.0)])
 
