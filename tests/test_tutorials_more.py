@@ -1,4 +1,4 @@
-"""Tutorials 02-04 run top to bottom, slow cells included, on a small training budget.
+"""Tutorials 02-05 run top to bottom, slow cells included, on a small training budget.
 
 Each trains with `STEPS = ...` set in one cell (tens of thousands of env steps: a few minutes on two cores);
 here it is replaced by 4,096 steps (two rollouts, so episodes finish and every curve has points): CI checks
@@ -12,7 +12,7 @@ from execnb.shell import CaptureShell
 TUTORIALS = Path(__file__).parents[1]/"nbs"/"tutorials"
 STEPS = re.compile(r"^STEPS = [0-9_]+$", re.M)
 
-@pytest.mark.parametrize("name", ["02_own_reward", "03_own_task", "04_ppo_diagnostics"])
+@pytest.mark.parametrize("name", ["02_own_reward", "03_own_task", "04_ppo_diagnostics", "05_pick_place"])
 def test_tutorial_runs_on_a_small_budget(name, tmp_path, monkeypatch):
     nb = nbformat.read(TUTORIALS/f"{name}.ipynb", as_version=4)
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
