@@ -297,7 +297,7 @@ def _eval_target(checkpoint, pretrained_name, env_name) -> tuple:
     if checkpoint is not None: return checkpoint, env_name or "reach"
     from simscaleai import pretrained
     try: return pretrained.checkpoint_path(pretrained_name), env_name or pretrained.info(pretrained_name)["task"]
-    except (TypeError, ValueError) as e: raise UserError(f"--pretrained: {e}") from None
+    except (TypeError, ValueError) as e: raise UserError(f"--pretrained: {str(e).removeprefix('pretrained: ')}") from None
 
 # %% ../nbs/09_cli.ipynb #a1e979f1
 class _Parser(argparse.ArgumentParser):

@@ -32,7 +32,7 @@ def test_help_describes_every_flag(sub, flags):
     (["eval", "garbage.pt", "--env", "nope"], "unknown environment 'nope'"),
     (["eval"], "eval takes a CHECKPOINT file or --pretrained NAME, one of the two"),
     (["eval", "garbage.pt", "--pretrained", "lift"], "got both 'garbage.pt' and --pretrained 'lift'"),
-    (["eval", "--pretrained", "push"], "--pretrained: pretrained: no policy named 'push'; available: ['lift', 'pick_place']"),
+    (["eval", "--pretrained", "push"], "--pretrained: no policy named 'push'; available: ['lift', 'pick_place']"),
 ])
 def test_user_errors_are_one_line_without_traceback(tmp_path, args, message):
     (tmp_path/"garbage.pt").write_bytes(b"\x00not a checkpoint")
