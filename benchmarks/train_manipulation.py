@@ -15,7 +15,8 @@ Writes into --out (default benchmarks/results/<task>-<config>-s<seed>/, a new di
   summary.json      steps and training seconds to the first evaluation >= 50/80/90/95%, the best success, peak memory
   best.pt           the agent at its best evaluation (first of equals), with optimizer state (resumable)
   final.pt          the agent at the end
-With --stop-at X training ends at the first evaluation >= X (default: run the whole budget).
+With --stop-at X training ends at the first evaluation >= X (default: run the whole budget); Ctrl-C ends it at once and
+still writes summary.json from the evaluations so far.
 """
 import os
 os.environ.setdefault("MUJOCO_GL", "egl")
@@ -98,11 +99,13 @@ def main(argv=None):
         row = evaluate(agent)
         return not (a.stop_at is not None and row["success"] >= a.stop_at)
 
-    agent.train(env, total_timesteps=budget, callback=callback)
-    if not curve or curve[-1]["steps"] != agent.num_timesteps: evaluate(agent)
+    stopped_by_hand = False
+    try: agent.train(env, total_timesteps=budget, callback=callback)
+    except KeyboardInterrupt: stopped_by_hand = True      # Ctrl-C: keep what was measured, write the summary
+    if not stopped_by_hand and (not curve or curve[-1]["steps"] != agent.num_timesteps): evaluate(agent)
     agent.save(out / "final.pt")
     first = {f"{t:.0%}": next(((r["steps"], round(r["train_s"], 1)) for r in curve if r["success"] >= t), None) for t in THRESHOLDS}
-    summary = dict(task=a.task, seed=a.seed, config=tag, budget=budget, overrides=a.set,
+    summary = dict(task=a.task, seed=a.seed, config=tag, budget=budget, overrides=a.set, stopped_by_hand=stopped_by_hand,
                    ppo_config={k: v for k, v in vars(config).items()},
                    steps_and_train_s_to=first, best_success=best, final_success=curve[-1]["success"],
                    steps=agent.num_timesteps, train_s=agent.history["time_s"][-1], wall_s=time.time() - t0,
