@@ -477,6 +477,7 @@ class Symbols:
         "GitHub link to the line that defines `obj` in the installed package, or None."
         if isinstance(obj, property): obj = obj.fget
         if isinstance(obj, (staticmethod, classmethod)): obj = obj.__func__
+        if type(obj).__name__ == '_clsmethod': obj = obj.f      # fastcore's @patch(cls_method=True) descriptor
         try:
             obj = inspect.unwrap(obj)
             path = Path(inspect.getsourcefile(obj)).resolve()
