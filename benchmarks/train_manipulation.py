@@ -63,6 +63,9 @@ def main(argv=None):
     p.add_argument("--stop-at", type=float, default=None)
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--env-workers", type=int, default=None, help="PPOConfig.env_workers (threads; results do not depend on it)")
+    p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
+                   help="continue an earlier run of this script from RUN_DIR/best.pt (exact resume: same seeds and episodes), "
+                        "keeping its curve up to that point")
     a = p.parse_args(argv)
     config = make_config(a.task, a.config, a.seed, a.set)
     if a.env_workers is not None: config.env_workers = a.env_workers
@@ -75,6 +78,12 @@ def main(argv=None):
     agent = PPOAgent(flat_obs_dim(env.observation_space), env.action_space.shape[0], config)
     max_steps = eval_env.unwrapped.config.max_episode_steps
     curve, best, next_eval = [], -1.0, a.eval_every
+    if a.resume is not None:      # the agent, its optimizer and its episodes in progress, as they were at that evaluation
+        agent = PPOAgent.from_checkpoint(a.resume / "best.pt")
+        agent.config.env_workers, agent.config.progress_bar = config.env_workers, False
+        curve = [r for r in json.loads((a.resume / "curve.json").read_text()) if r["steps"] <= agent.num_timesteps]
+        best, next_eval = max(r["success"] for r in curve), agent.num_timesteps + a.eval_every
+        budget -= agent.num_timesteps
     t0 = time.time()
 
     def evaluate(agent):
@@ -106,7 +115,7 @@ def main(argv=None):
     agent.save(out / "final.pt")
     first = {f"{t:.0%}": next(((r["steps"], round(r["train_s"], 1)) for r in curve if r["success"] >= t), None) for t in THRESHOLDS}
     summary = dict(task=a.task, seed=a.seed, config=tag, budget=budget, overrides=a.set, stopped_by_hand=stopped_by_hand,
-                   ppo_config={k: v for k, v in vars(config).items()},
+                   ppo_config={k: v for k, v in vars(agent.config).items()}, resumed_from=None if a.resume is None else str(a.resume),
                    steps_and_train_s_to=first, best_success=best, final_success=curve[-1]["success"],
                    steps=agent.num_timesteps, train_s=agent.history["time_s"][-1], wall_s=time.time() - t0,
                    peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
