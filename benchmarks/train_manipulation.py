@@ -64,7 +64,8 @@ def main(argv=None):
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--env-workers", type=int, default=None, help="PPOConfig.env_workers (threads; results do not depend on it)")
     p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
-                   help="continue an earlier run of this script from RUN_DIR/best.pt (exact resume: same seeds and episodes), "
+                   help="continue an earlier run of this script from RUN_DIR/best.pt (its weights, optimizer, normalisers and "
+                        "counters; best.pt is written from a callback, between updates, so the episodes then in progress restart), "
                         "keeping its curve up to that point")
     a = p.parse_args(argv)
     config = make_config(a.task, a.config, a.seed, a.set)
@@ -78,7 +79,7 @@ def main(argv=None):
     agent = PPOAgent(flat_obs_dim(env.observation_space), env.action_space.shape[0], config)
     max_steps = eval_env.unwrapped.config.max_episode_steps
     curve, best, next_eval = [], -1.0, a.eval_every
-    if a.resume is not None:      # the agent, its optimizer and its episodes in progress, as they were at that evaluation
+    if a.resume is not None:      # the agent and its optimizer as they were at that evaluation (not its episodes in progress)
         agent = PPOAgent.from_checkpoint(a.resume / "best.pt")
         agent.config.env_workers, agent.config.progress_bar = config.env_workers, False
         curve = [r for r in json.loads((a.resume / "curve.json").read_text()) if r["steps"] <= agent.num_timesteps]
