@@ -18,7 +18,8 @@ and their ratios: env.step / physics-replay 1 core, batched env / physics-replay
 
 Then training (skipped with --ppo-steps 0): PPOAgent.train(make_env(task)) with the default PPOConfig (16 env copies
 in two batched groups, env_workers=1) for --ppo-steps env steps after a one-rollout warm-up, its env steps/s, and the
-pipeline efficiency = PPO steps/s / (cores x physics-replay steps/s on 1 core) (target >= 0.5 on reach); Stable-
+pipeline efficiency = PPO steps/s / (cores x physics-replay steps/s on 1 core) (target >= 0.5 on reach); the update's
+own speed (env steps / seconds spent in updates, timed on the agent) and the efficiency bound it sets on its own; Stable-
 Baselines3's PPO with the same settings (bench_ppo.make_sb3: same network, hyper-parameters, VecNormalize,
 DummyVecEnv of the same env) and the ratio ours / SB3 (target >= 3 on reach and pick_place).
 
@@ -109,11 +110,16 @@ def time_batched(venv, actions, seeds):
 
 
 def ppo_sps(task, steps, seed, device="cpu"):
+    "Our PPO's training steps/s, and the seconds per env step spent in its updates (the rest is collection)."
     env = make_env(task)
     agent = PPOAgent(flat_obs_dim(env.observation_space), 4, PPOConfig(seed=seed, progress_bar=False), device=device)
     agent.train(env, total_timesteps=agent.config.n_steps)          # warm-up: one rollout and update
+    update, spent = agent._update, [0.0]
+    def timed_update(buffer):                                       # this agent only: the class is left alone
+        t = time.perf_counter(); out = update(buffer); spent[0] += time.perf_counter() - t; return out
+    agent._update = timed_update
     t = time.perf_counter(); agent.train(env, total_timesteps=steps); dt = time.perf_counter() - t
-    return steps / dt
+    return steps / dt, spent[0] / steps
 
 
 def sb3_sps(task, steps, seed):
@@ -134,7 +140,7 @@ def bench_task(task, args, cores):
     n_sub = make_env(task).config.n_substeps
     venv, venv1 = make_vec_env(task, num_envs=n, num_threads=cores), make_vec_env(task, num_envs=n, num_threads=1)
     seeds = [100 + i for i in range(n)]
-    fig = {k: [] for k in ("replay1", "lockstep", "replayN", "single", "batched", "batched1", "ppo", "sb3")}
+    fig = {k: [] for k in ("replay1", "lockstep", "replayN", "single", "batched", "batched1", "ppo", "update_sps", "sb3")}
     for r in range(args.rounds):
         fig["replay1"].append(time_replay(recs, datas, n_sub, 1))
         fig["single"].append(time_single(task, actions[:, 0], seed=100))
@@ -143,7 +149,8 @@ def bench_task(task, args, cores):
         fig["batched"].append(time_batched(venv, actions, seeds))
         fig["batched1"].append(time_batched(venv1, actions, seeds))
         if args.ppo_steps:
-            fig["ppo"].append(ppo_sps(task, args.ppo_steps, seed=r, device=args.device))
+            sps, update_s = ppo_sps(task, args.ppo_steps, seed=r, device=args.device)
+            fig["ppo"].append(sps); fig["update_sps"].append(1 / update_s)
             if not args.no_sb3: fig["sb3"].append(sb3_sps(task, args.ppo_steps, seed=r))
         print(f"  {task} round {r + 1}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in fig.items() if v), flush=True)
     venv.close(); venv1.close()
@@ -180,7 +187,11 @@ def main():
             ("ratio batched / replay 1 core", lambda f: f"{f['batched'] / f['replay1']:.2f}")]
     if args.ppo_steps:
         rows += [("PPO training [env steps/s]", lambda f: f"{f['ppo']:.0f}"),
-                 (f"pipeline efficiency = PPO / ({cores} x replay 1 core) (>= 0.5)", lambda f: f"{f['ppo'] / (cores * f['replay1']):.2f}")]
+                 (f"pipeline efficiency = PPO / ({cores} x replay 1 core) (>= 0.5)", lambda f: f"{f['ppo'] / (cores * f['replay1']):.2f}"),
+                 ("PPO's update alone [env steps/s: steps / seconds in updates]", lambda f: f"{f['update_sps']:.0f}"),
+                 ("share of PPO's training time in updates", lambda f: f"{f['ppo'] / f['update_sps']:.2f}"),
+                 (f"efficiency bound if collection were free = update alone / ({cores} x replay 1 core)",
+                  lambda f: f"{f['update_sps'] / (cores * f['replay1']):.2f}")]
         if not args.no_sb3:
             rows += [("SB3 PPO, same settings [env steps/s]", lambda f: f"{f['sb3']:.0f}"),
                      ("ratio PPO / SB3 PPO (>= 3)", lambda f: f"{f['ppo'] / f['sb3']:.2f}")]

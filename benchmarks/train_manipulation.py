@@ -63,16 +63,20 @@ def main(argv=None):
     p.add_argument("--stop-at", type=float, default=None)
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--env-workers", type=int, default=None, help="PPOConfig.env_workers (threads; results do not depend on it)")
-    p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
-                   help="continue an earlier run of this script from RUN_DIR/best.pt (its weights, optimizer, normalisers and "
-                        "counters; best.pt is written from a callback, between updates, so the episodes then in progress restart), "
-                        "keeping its curve up to that point")
+    p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR[/CHECKPOINT.pt]",
+                   help="continue an earlier run of this script from RUN_DIR/best.pt, or from the checkpoint named (e.g. "
+                        "RUN_DIR/final.pt): its weights, optimizer, normalisers and counters; checkpoints are written between "
+                        "updates, so the episodes then in progress restart; keeps the run's curve up to that point")
     a = p.parse_args(argv)
     config = make_config(a.task, a.config, a.seed, a.set)
     if a.env_workers is not None: config.env_workers = a.env_workers
     budget = a.budget or config.total_timesteps
     tag = a.config + "".join(f"-{s.replace('=', '')}" for s in a.set)
     out = a.out or Path(__file__).parent / "results" / f"{a.task}-{tag}-s{a.seed}"
+    if a.resume is not None:      # checked before anything is written
+        ckpt = a.resume if a.resume.suffix == ".pt" else a.resume / "best.pt"
+        if not ckpt.is_file(): p.error(f"--resume: no checkpoint at {ckpt}")
+        a.resume = ckpt.parent
     out.mkdir(parents=True, exist_ok=False)     # never write over another run's results
     torch.set_num_threads(1)
     env, eval_env = make_env(a.task), make_env(a.task)
@@ -80,7 +84,7 @@ def main(argv=None):
     max_steps = eval_env.unwrapped.config.max_episode_steps
     curve, best, next_eval = [], -1.0, a.eval_every
     if a.resume is not None:      # the agent and its optimizer as they were at that evaluation (not its episodes in progress)
-        agent = PPOAgent.from_checkpoint(a.resume / "best.pt")
+        agent = PPOAgent.from_checkpoint(ckpt)
         agent.config.env_workers, agent.config.progress_bar = config.env_workers, False
         curve = [r for r in json.loads((a.resume / "curve.json").read_text()) if r["steps"] <= agent.num_timesteps]
         best, next_eval = max(r["success"] for r in curve), agent.num_timesteps + a.eval_every
@@ -116,7 +120,7 @@ def main(argv=None):
     agent.save(out / "final.pt")
     first = {f"{t:.0%}": next(((r["steps"], round(r["train_s"], 1)) for r in curve if r["success"] >= t), None) for t in THRESHOLDS}
     summary = dict(task=a.task, seed=a.seed, config=tag, budget=budget, overrides=a.set, stopped_by_hand=stopped_by_hand,
-                   ppo_config={k: v for k, v in vars(agent.config).items()}, resumed_from=None if a.resume is None else str(a.resume),
+                   ppo_config={k: v for k, v in vars(agent.config).items()}, resumed_from=None if a.resume is None else str(ckpt),
                    steps_and_train_s_to=first, best_success=best, final_success=curve[-1]["success"],
                    steps=agent.num_timesteps, train_s=agent.history["time_s"][-1], wall_s=time.time() - t0,
                    peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
