@@ -13,7 +13,7 @@ step, as `simscale eval` does. Evaluation time is not training time (agent.histo
 Writes into --out (default benchmarks/results/<task>-<config>-s<seed>/, a new directory; an existing one is refused):
   curve.json        every evaluation: env steps, success rate, mean return, training seconds
   summary.json      steps and training seconds to the first evaluation >= 50/80/90/95%, the best success, peak memory
-  best.pt           the agent at its best evaluation (first of equals), with optimizer state (resumable)
+  best.pt           the agent at its best evaluation (first of equals), resumable exactly (optimizer, episodes in progress)
   final.pt          the agent at the end
 With --stop-at X training ends at the first evaluation >= X (default: run the whole budget); Ctrl-C ends it at once and
 still writes summary.json from the evaluations so far.
@@ -65,8 +65,10 @@ def main(argv=None):
     p.add_argument("--env-workers", type=int, default=None, help="PPOConfig.env_workers (threads; results do not depend on it)")
     p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR[/CHECKPOINT.pt]",
                    help="continue an earlier run of this script from RUN_DIR/best.pt, or from the checkpoint named (e.g. "
-                        "RUN_DIR/final.pt): its weights, optimizer, normalisers and counters; checkpoints are written between "
-                        "updates, so the episodes then in progress restart; keeps the run's curve up to that point")
+                        "RUN_DIR/final.pt): its weights, optimizer, normalisers, counters and episodes in progress (a best.pt "
+                        "written before PPO's callback recorded them has none: those episodes restart; a final.pt of a run stopped "
+                        "by Ctrl-C is not exact either: Ctrl-C lands inside a rollout, whose steps are counted but not learned "
+                        "from); keeps the run's curve up to that point")
     a = p.parse_args(argv)
     config = make_config(a.task, a.config, a.seed, a.set)
     if a.env_workers is not None: config.env_workers = a.env_workers

@@ -120,6 +120,20 @@ def test_resume_is_exact(tmp_path, workers, anneal):
     assert resumed.ret_rms.var == whole.ret_rms.var
 
 
+def test_a_save_from_the_callback_resumes_exactly(tmp_path):
+    # benchmarks keep their best agent with agent.save inside the callback: that file must resume as exactly as the end of train()
+    whole = PPOAgent(4, 2, small_config(env_workers=1))
+    whole.train(ToyReach(), total_timesteps=1024)
+    def save_at_512(agent):
+        if agent.num_timesteps == 512: agent.save(tmp_path / "mid.pt")
+    PPOAgent(4, 2, small_config(env_workers=1)).train(ToyReach(), total_timesteps=1024, callback=save_at_512)
+    resumed = PPOAgent.from_checkpoint(tmp_path / "mid.pt")
+    assert resumed.num_timesteps == 512 and resumed._rollout_state is not None
+    resumed.train(ToyReach(), total_timesteps=512)
+    assert torch.equal(resumed._flat.flat, whole._flat.flat)
+    assert comparable(resumed.history) == comparable(whole.history)
+
+
 def test_resume_in_the_same_agent_is_exact_too():
     whole = trained(1024)
     twice = trained(512)

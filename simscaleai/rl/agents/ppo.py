@@ -239,6 +239,7 @@ def _train_loop(self:PPOAgent, collector:RolloutCollector, buffer:RolloutBuffer,
         if stop.signum is not None: raise TrainingInterrupted(stop.signum, checkpointer.path if written else None)
         if callback is not None:
             tc = time.perf_counter()
+            self._rollout_state = collector.get_state()    # a save from the callback resumes exactly too
             keep_going = callback(self)
             callback_s += time.perf_counter() - tc
             if keep_going is False: break
