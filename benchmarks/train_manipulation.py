@@ -15,8 +15,10 @@ Writes into --out (default benchmarks/results/<task>-<config>-s<seed>/, a new di
   summary.json      steps and training seconds to the first evaluation >= 50/80/90/95%, the best success, peak memory
   best.pt           the agent at its best evaluation (first of equals), resumable exactly (optimizer, episodes in progress)
   final.pt          the agent at the end
-With --stop-at X training ends at the first evaluation >= X (default: run the whole budget); Ctrl-C ends it at once and
-still writes summary.json from the evaluations so far.
+With --stop-at X training ends at the first evaluation >= X (default: run the whole budget). Ctrl-C, `kill -INT` or
+`kill -TERM` end it at the next update boundary (PPOAgent.train's checkpoint: final.pt then resumes exactly; a second
+Ctrl-C ends it at once), and summary.json is still written from the evaluations so far. This holds for a run started in the
+background with `&` too, where the shell makes the process ignore SIGINT: train() installs its own handler.
 """
 import os
 os.environ.setdefault("MUJOCO_GL", "egl")
@@ -67,8 +69,8 @@ def main(argv=None):
                    help="continue an earlier run of this script from RUN_DIR/best.pt, or from the checkpoint named (e.g. "
                         "RUN_DIR/final.pt): its weights, optimizer, normalisers, counters and episodes in progress (a best.pt "
                         "written before PPO's callback recorded them has none: those episodes restart; a final.pt of a run stopped "
-                        "by Ctrl-C is not exact either: Ctrl-C lands inside a rollout, whose steps are counted but not learned "
-                        "from); keeps the run's curve up to that point")
+                        "by a second Ctrl-C is not exact either: it lands inside a rollout, whose steps are counted but not "
+                        "learned from); keeps the run's curve up to that point")
     a = p.parse_args(argv)
     config = make_config(a.task, a.config, a.seed, a.set)
     if a.env_workers is not None: config.env_workers = a.env_workers
@@ -116,7 +118,7 @@ def main(argv=None):
         return not (a.stop_at is not None and row["success"] >= a.stop_at)
 
     stopped_by_hand = False
-    try: agent.train(env, total_timesteps=budget, callback=callback)
+    try: agent.train(env, total_timesteps=budget, callback=callback, checkpoint=out / "final.pt")   # signals: stop, write final.pt
     except KeyboardInterrupt: stopped_by_hand = True      # Ctrl-C: keep what was measured, write the summary
     if not stopped_by_hand and (not curve or curve[-1]["steps"] != agent.num_timesteps): evaluate(agent)
     agent.save(out / "final.pt")
