@@ -2,26 +2,16 @@
 
     OMP_NUM_THREADS=1 python benchmarks/bench_update_threads.py
 
-PPOAgent with the default PPOConfig on reach, torch_threads 1 and 2 interleaved, 3 rounds (seed = round): one warm-up
-rollout, then 6,144 env steps timed, the agent's updates timed on the agent. Prints each round and the best of each.
-Figures quoted in the vector chapter (Speed) were measured with the machine's other work paused.
+PPOAgent with the default PPOConfig on reach, torch_threads 1 and 2 interleaved, 3 rounds (seed = round), timed by
+bench_speed.ppo_sps: one warm-up rollout, then 6,144 env steps timed, the agent's updates timed on the agent. Prints each
+round and the best of each. Figures quoted in the vector chapter (Speed) were measured with the machine's other work paused.
 """
-import os, time
-os.environ.setdefault("MUJOCO_GL", "egl")
-import torch
-from simscaleai.sim import make_env
-from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig, flat_obs_dim
-env = make_env("reach")
+from bench_speed import ppo_sps
+
 res = {1: [], 2: []}
 for r in range(3):
     for th in (1, 2):
-        agent = PPOAgent(flat_obs_dim(env.observation_space), 4, PPOConfig(seed=r, progress_bar=False, torch_threads=th))
-        agent.train(env, total_timesteps=2048)
-        update, spent = agent._update, [0.0]
-        def timed(buf, update=update, spent=spent):
-            t = time.perf_counter(); o = update(buf); spent[0] += time.perf_counter() - t; return o
-        agent._update = timed
-        t = time.perf_counter(); agent.train(env, total_timesteps=6144); dt = time.perf_counter() - t
-        res[th].append((6144 / dt, 6144 / spent[0]))
-        print(r, th, f"ppo {6144/dt:.0f} sps, update alone {6144/spent[0]:.0f} sps", flush=True)
+        sps, update_s = ppo_sps("reach", 6144, seed=r, torch_threads=th)
+        res[th].append((sps, 1 / update_s))
+        print(r, th, f"ppo {sps:.0f} sps, update alone {1 / update_s:.0f} sps", flush=True)
 for th in (1, 2): print(th, "best ppo", max(x[0] for x in res[th]), "best update", max(x[1] for x in res[th]))

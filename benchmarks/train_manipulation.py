@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 from simscaleai.sim import make_env
 from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig, flat_obs_dim
+from simscaleai.rl.agents.long_runs import TrainingInterrupted
 from simscaleai.rl.evaluator import evaluate_policy, EvalConfig
 from simscaleai.utils import atomic_write
 
@@ -118,10 +119,11 @@ def main(argv=None):
         return not (a.stop_at is not None and row["success"] >= a.stop_at)
 
     stopped_by_hand = False
-    try: agent.train(env, total_timesteps=budget, callback=callback, checkpoint=out / "final.pt")   # signals: stop, write final.pt
-    except KeyboardInterrupt: stopped_by_hand = True      # Ctrl-C: keep what was measured, write the summary
+    try: agent.train(env, total_timesteps=budget, callback=callback, checkpoint=out / "final.pt")   # writes final.pt at the end or on a signal
+    except TrainingInterrupted: stopped_by_hand = True    # Ctrl-C / kill: keep what was measured, write the summary
+    except KeyboardInterrupt:                             # a second Ctrl-C, inside a rollout: train() wrote nothing
+        stopped_by_hand = True; agent.save(out / "final.pt")
     if not stopped_by_hand and (not curve or curve[-1]["steps"] != agent.num_timesteps): evaluate(agent)
-    agent.save(out / "final.pt")
     first = {f"{t:.0%}": next(((r["steps"], round(r["train_s"], 1)) for r in curve if r["success"] >= t), None) for t in THRESHOLDS}
     summary = dict(task=a.task, seed=a.seed, config=tag, budget=budget, overrides=a.set, stopped_by_hand=stopped_by_hand,
                    ppo_config={k: v for k, v in vars(agent.config).items()}, resumed_from=None if a.resume is None else str(ckpt),
