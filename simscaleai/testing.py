@@ -11,8 +11,8 @@ import gymnasium as gym
 import numpy as np
 
 # %% auto #0
-__all__ = ['TIMING_KEYS', 'SMALL_PPO', 'ToyReach', 'Countdown', 'BadCopyEnv', 'CountRender', 'gae_brute_force', 'gae_python_loop',
-           'without_timing']
+__all__ = ['TOY_REACH_ID', 'TIMING_KEYS', 'SMALL_PPO', 'ToyReach', 'Countdown', 'BadCopyEnv', 'CountRender', 'gae_brute_force',
+           'gae_python_loop', 'without_timing']
 
 # %% ../nbs/00a_testing.ipynb #c63d163b
 class ToyReach(gym.Env):
@@ -47,6 +47,10 @@ class ToyReach(gym.Env):
         i, j = np.clip(((self.pos + 2) * 2).astype(int), 0, 7)
         frame[i, j] = 255
         return frame
+
+# %% ../nbs/00a_testing.ipynb #b36c3ca1
+TOY_REACH_ID = "SimScaleAI/ToyReach-v0"
+if TOY_REACH_ID not in gym.registry: gym.register(TOY_REACH_ID, entry_point="simscaleai.testing:ToyReach")
 
 # %% ../nbs/00a_testing.ipynb #a9e4cebc
 class Countdown(gym.Env):

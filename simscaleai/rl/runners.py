@@ -21,7 +21,7 @@ from ..sim.vector import PandaVectorEnv, _check_batchable
 from .shards import EpisodeStats, EnvShard, replicate_env, BatchedShard, batched_copies
 
 # %% auto #0
-__all__ = ['StepResult', 'EnvRunner', 'EnvPoolRunner', 'VectorEnvRunner', 'env_spaces', 'as_env', 'make_runner']
+__all__ = ['StepResult', 'EnvRunner', 'EnvPoolRunner', 'VectorEnvRunner', 'env_spaces', 'make_any_env', 'as_env', 'make_runner']
 
 # %% ../../nbs/05_runners.ipynb #87a35312
 class StepResult(NamedTuple):
@@ -205,9 +205,21 @@ def env_spaces(env) -> tuple:
         return env.observation_space, env.action_space, None
     raise TypeError(f"env must be a gymnasium Env or VectorEnv, got {type(env).__name__}")
 
+def make_any_env(name:str, render_mode:str|None=None) -> gym.Env:
+    "A task of this package (`make_env`), or any Gymnasium id (`Hopper-v5`, `module:Env-v0`) via `gym.make`; ValueError if neither."
+    from simscaleai.sim.core import list_envs
+    if not isinstance(name, str): raise TypeError(f"env name must be a str, got {type(name).__name__}")
+    if name in list_envs(): return make_env(name, render_mode=render_mode)
+    try: return gym.make(name, **({} if render_mode is None else {"render_mode": render_mode}))
+    except gym.error.DependencyNotInstalled as e:
+        raise ValueError(f"environment {name!r} needs a package that is not installed: {str(e).splitlines()[0]}") from None
+    except (gym.error.Error, ModuleNotFoundError, ImportError, AttributeError) as e:
+        raise ValueError(f"unknown environment {name!r}: not a task of this package ({', '.join(list_envs())}) and not a Gymnasium id "
+                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); a Gymnasium env of your own: 'module:EnvId-v0'") from None
+
 def as_env(env):
-    "A task name becomes `make_env(name)`; anything else is returned as it is."
-    return make_env(env) if isinstance(env, str) else env
+    "A name becomes `make_any_env(name)` (a task of this package or a Gymnasium id); anything else is returned as it is."
+    return make_any_env(env) if isinstance(env, str) else env
 
 def make_runner(env,              # a task name or a gymnasium Env (copied n_envs times), or a VectorEnv (used as it is)
                 n_envs:int,       # copies of a single env
