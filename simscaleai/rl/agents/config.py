@@ -20,6 +20,7 @@ class PPOConfig:
     # Network
     hidden_dim: int = 256            # MLP hidden layer width
     n_layers: int = 2                # number of hidden layers (shared by actor and critic)
+    shared_network: bool = True      # actor and critic share the hidden layers (False: a hidden_dim x n_layers trunk each, as CleanRL and SB3)
     # PPO hyperparameters
     clip_epsilon: float = 0.2        # PPO clip range: ratios outside [1-eps, 1+eps] get no gradient
     value_loss_coef: float = 0.5     # value loss coefficient c_v
@@ -62,7 +63,7 @@ class PPOConfig:
 # %% ../../../nbs/06b_ppo_config.ipynb #c1706409
 _POSITIVE_INTS = ("hidden_dim", "n_layers", "n_steps", "n_epochs", "batch_size", "total_timesteps", "log_every", "n_envs")
 _POSITIVE_REALS = ("clip_epsilon", "max_grad_norm", "lr", "obs_clip", "reward_clip", "adam_eps")
-_BOOLS = ("normalize_obs", "normalize_reward", "normalize_advantage", "anneal_lr", "clip_value_loss", "progress_bar", "fast_update")
+_BOOLS = ("shared_network", "normalize_obs", "normalize_reward", "normalize_advantage", "anneal_lr", "clip_value_loss", "progress_bar", "fast_update")
 
 # %% ../../../nbs/06b_ppo_config.ipynb #1822abbd
 @patch

@@ -29,39 +29,73 @@ def _orthogonal_init(layer:nn.Linear, gain:float):
     nn.init.orthogonal_(layer.weight, gain=gain)
     nn.init.zeros_(layer.bias)
 
+def _orthogonal_block(rows:int, cols:int, gain:float) -> torch.Tensor:
+    return nn.init.orthogonal_(torch.empty(rows, cols), gain=gain)
+
 class ActorCritic(nn.Module):
-    "Gaussian actor and value critic on a shared tanh MLP; the log-std is a learned, state-independent parameter."
+    "Gaussian actor and value critic on a tanh MLP, shared or one each; the log-std is a learned, state-independent parameter."
     def __init__(self,
                  obs_dim:int,            # size of the flat observation vector
                  action_dim:int,         # size of the action vector
                  hidden_dim:int=256,     # width of each hidden layer
                  n_layers:int=2,         # number of hidden layers in the shared feature net
                  init_log_std:float=0.0, # initial log standard deviation of every action dimension
+                 shared:bool=True,       # one trunk for actor and critic (False: a trunk of hidden_dim each, as CleanRL and SB3)
                 ):
         super().__init__()
         obs_dim, action_dim, hidden_dim, n_layers = (check_int(v, f"ActorCritic.{k}", low=1) for k, v in
             (("obs_dim", obs_dim), ("action_dim", action_dim), ("hidden_dim", hidden_dim), ("n_layers", n_layers)))
-        self.obs_dim, self.action_dim = obs_dim, action_dim
+        if not isinstance(shared, bool): raise TypeError(f"ActorCritic.shared must be a bool, got {shared!r}")
+        self.obs_dim, self.action_dim, self.shared = obs_dim, action_dim, shared
+        width = hidden_dim if shared else 2 * hidden_dim     # separate: the two trunks side by side, one block-diagonal net
         layers, d = [], obs_dim
         for _ in range(n_layers):
-            layers += [nn.Linear(d, hidden_dim), nn.Tanh()]
-            d = hidden_dim
+            layers += [nn.Linear(d, width), nn.Tanh()]
+            d = width
         self.features = nn.Sequential(*layers)
         self.actor_mean = nn.Linear(d, action_dim)
         self.actor_log_std = nn.Parameter(torch.full((action_dim,), float(init_log_std)))
         self.critic = nn.Linear(d, 1)
-        for m in self.features:
-            if isinstance(m, nn.Linear): _orthogonal_init(m, math.sqrt(2))
-        _orthogonal_init(self.actor_mean, 0.01)
-        _orthogonal_init(self.critic, 1.0)
+        if shared:
+            for m in self.features:
+                if isinstance(m, nn.Linear): _orthogonal_init(m, math.sqrt(2))
+            _orthogonal_init(self.actor_mean, 0.01)
+            _orthogonal_init(self.critic, 1.0)
+            self.trunk_masks, self.head_mask = [None] * n_layers, None
+        else: self._init_separate(hidden_dim)
+
+# %% ../../../nbs/06_ppo_update.ipynb #ba2e3096
+@patch
+def _init_separate(self:ActorCritic, hidden_dim:int):
+    "Block-orthogonal init of two trunks side by side (actor rows first), and the masks that keep the off-diagonal blocks at zero."
+    H, linears = hidden_dim, [m for m in self.features if isinstance(m, nn.Linear)]
+    halves = (slice(0, H), slice(H, 2 * H))
+    with torch.no_grad():
+        for i, m in enumerate(linears):
+            m.weight.zero_(); m.bias.zero_()
+            for half in halves:
+                cols = slice(None) if i == 0 else half
+                m.weight[half, cols] = _orthogonal_block(H, m.in_features if i == 0 else H, math.sqrt(2))
+        self.actor_mean.weight.zero_(); self.actor_mean.bias.zero_(); self.critic.weight.zero_(); self.critic.bias.zero_()
+        self.actor_mean.weight[:, :H] = _orthogonal_block(self.action_dim, H, 0.01)
+        self.critic.weight[:, H:] = _orthogonal_block(1, H, 1.0)
+    block = torch.zeros(2 * H, 2 * H); block[:H, :H] = 1; block[H:, H:] = 1
+    self.trunk_masks = [None] + [block] * (len(linears) - 1)
+    self.head_mask = torch.zeros(self.action_dim + 1, 2 * H); self.head_mask[:self.action_dim, :H] = 1; self.head_mask[self.action_dim, H:] = 1
 
 # %% ../../../nbs/06_ppo_update.ipynb #f4a54180
 @patch
 def forward(self:ActorCritic, obs:torch.Tensor):
     "Action distribution `Normal(mean, std)` (batch shape (..., action_dim)) and values (...,)."
-    f = self.features(obs)
-    mean = self.actor_mean(f)
-    return Normal(mean, self.actor_log_std.exp().expand_as(mean)), self.critic(f).squeeze(-1)
+    if self.shared: f = self.features(obs)
+    else:      # the off-diagonal blocks masked: no gradient reaches them, so they stay zero
+        f = obs
+        for m, mask in zip([m for m in self.features if isinstance(m, nn.Linear)], self.trunk_masks):
+            f = torch.tanh(nn.functional.linear(f, m.weight if mask is None else m.weight * mask.to(m.weight), m.bias))
+    A = self.action_dim
+    mean = self.actor_mean(f) if self.shared else nn.functional.linear(f, self.actor_mean.weight * self.head_mask[:A].to(f), self.actor_mean.bias)
+    value = self.critic(f) if self.shared else nn.functional.linear(f, self.critic.weight * self.head_mask[A:].to(f), self.critic.bias)
+    return Normal(mean, self.actor_log_std.exp().expand_as(mean)), value.squeeze(-1)
 
 @patch
 def get_action(self:ActorCritic, obs:torch.Tensor, deterministic:bool=False, generator:torch.Generator|None=None):
@@ -173,6 +207,9 @@ class FlatPPO:
                      self.flat.grad[head:head + (A + 1) * H].view(A + 1, H), self.flat.grad[bias:bias + A + 1])
         self.log_std, self.g_log_std = views[-1], grads[-1]
         self.policy, self.action_dim = policy, A
+        dt = order[0].dtype           # separate trunks (ActorCritic(shared=False)): gradients of the zero blocks are masked out
+        self.trunk_masks = [None if m is None else m.to(dev, dt) for m in policy.trunk_masks]
+        self.head_mask = None if policy.head_mask is None else policy.head_mask.to(dev, dt)
         self.param_grads = [grads[next(i for i, q in enumerate(order) if q is p)] for p in policy.parameters()]
         self.xp = np if dev.type == "cpu" else torch      # where the head's few dozen small operations run
 
@@ -209,12 +246,14 @@ def loss_and_grad(self:FlatPPO, obs, actions, old_log_probs, returns, advantages
                                           value_loss_coef, entropy_coef, normalize_advantage, clip_value_loss)
     self.g_log_std.copy_(g_log_std)
     torch.mm(g_out.t(), h, out=gWh); torch.sum(g_out, 0, out=gbh)
+    if self.head_mask is not None: gWh.mul_(self.head_mask)
     g_h = g_out @ Wh
     for i in range(len(self.layers) - 1, -1, -1):
         W, _, gW, gb = self.layers[i]
         hi = hs[i + 1]
         g_z = g_h - g_h * hi * hi                         # tanh' = 1 - tanh^2
         torch.mm(g_z.t(), hs[i], out=gW); torch.sum(g_z, 0, out=gb)
+        if self.trunk_masks[i] is not None: gW.mul_(self.trunk_masks[i])
         if i: g_h = g_z @ W
     return stats
 
