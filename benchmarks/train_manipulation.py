@@ -5,13 +5,16 @@
     python benchmarks/train_manipulation.py --task lift --seed 0 --config default # the spec's PPOConfig() instead
     python benchmarks/train_manipulation.py --task lift --seed 0 --set gamma=0.95  # an ablation of one preset value
 
-Every --eval-every env steps (at the next update boundary) the deterministic policy runs --eval-episodes evaluation
-episodes with simscaleai.rl.evaluator.evaluate_policy, reset seeds --eval-seed + i (1,000,000 + i by default: training
-resets draw their seeds from SeedSequence([seed, env, episode]), so the two sets do not meet), success judged at the last
-step, as `simscale eval` does. Evaluation time is not training time (agent.history["time_s"] leaves callbacks out).
+A thin caller of the package: the evaluation during training is simscaleai.rl.callbacks.EvalCallback, the one `simscale train`
+uses. Every --eval-every env steps (at the next update boundary) the deterministic policy runs --eval-episodes evaluation
+episodes, reset seeds --eval-seed + i (1,000,000 + i by default: training resets draw their seeds from
+SeedSequence([seed, env, episode]), so the two sets do not meet), success judged at the last step, as `simscale eval` does.
+Evaluation time is not training time (agent.history["time_s"] leaves callbacks out). What this script adds to `simscale
+train`: the --set ablations of one preset value, the summary of steps to 50/80/90/95%, and peak memory.
 
 Writes into --out (default benchmarks/results/<task>-<config>-s<seed>/, a new directory; an existing one is refused):
-  curve.json        every evaluation: env steps, success rate, mean return, training seconds
+  curve.json        every evaluation: env steps, success rate, mean return, training seconds (the PPO chapter's format)
+  eval_curve.json   the same evaluations as EvalCallback writes them (as in a `simscale train` run directory)
   summary.json      steps and training seconds to the first evaluation >= 50/80/90/95%, the best success, peak memory
   best.pt           the agent at its best evaluation (first of equals), resumable exactly (optimizer, episodes in progress)
   final.pt          the agent at the end
@@ -27,9 +30,9 @@ from pathlib import Path
 
 import torch
 from simscaleai.sim import make_env
-from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig, flat_obs_dim
+from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig
 from simscaleai.rl.agents.long_runs import TrainingInterrupted
-from simscaleai.rl.evaluator import evaluate_policy, EvalConfig
+from simscaleai.rl.callbacks import EvalCallback
 from simscaleai.utils import atomic_write
 
 THRESHOLDS = (0.5, 0.8, 0.9, 0.95)
@@ -84,57 +87,47 @@ def main(argv=None):
         a.resume = ckpt.parent
     out.mkdir(parents=True, exist_ok=False)     # never write over another run's results
     torch.set_num_threads(1)
-    env, eval_env = make_env(a.task), make_env(a.task)
-    agent = PPOAgent(flat_obs_dim(env.observation_space), env.action_space.shape[0], config)
-    max_steps = eval_env.unwrapped.config.max_episode_steps
-    curve, best, next_eval = [], -1.0, a.eval_every
-    if a.resume is not None:      # the agent and its optimizer as they were at that evaluation (not its episodes in progress)
+    env = make_env(a.task)
+    agent = PPOAgent.for_env(env, config)
+    old_curve = []
+    if a.resume is not None:      # the agent and its optimizer as they were at that checkpoint
         agent = PPOAgent.from_checkpoint(ckpt)
         agent.config.env_workers, agent.config.progress_bar = config.env_workers, False
-        curve = [r for r in json.loads((a.resume / "curve.json").read_text()) if r["steps"] <= agent.num_timesteps]
-        best, next_eval = max(r["success"] for r in curve), agent.num_timesteps + a.eval_every
+        old_curve = [r for r in json.loads((a.resume / "curve.json").read_text()) if r["steps"] <= agent.num_timesteps]
         budget -= agent.num_timesteps
+    evaluation = EvalCallback(a.task, a.eval_every, a.eval_episodes, a.eval_seed, best_path=out / "best.pt",
+                              curve_path=out / "eval_curve.json", stop_at=a.stop_at, verbose=False)
     t0 = time.time()
 
-    def evaluate(agent):
-        nonlocal best
-        r = evaluate_policy(eval_env, agent.predict, EvalConfig(n_episodes=a.eval_episodes, seed=a.eval_seed,
-                                                                max_steps=max_steps, progress=False))
-        h = agent.history
-        row = dict(steps=agent.num_timesteps, success=r["success_rate"], mean_reward=r["mean_reward"],
-                   train_s=h["time_s"][-1] if h.get("time_s") else 0.0, wall_s=time.time() - t0)
-        curve.append(row)
-        print(f"{a.task} {tag} seed {a.seed}: {row['steps']:>8,} steps  success {row['success']:.0%}  "
-              f"return {row['mean_reward']:.1f}  train {row['train_s']:.0f}s", flush=True)
-        write_json(out / "curve.json", curve)
-        if row["success"] > best:
-            best = row["success"]; agent.save(out / "best.pt")
-        return row
-
-    def callback(agent):
-        nonlocal next_eval
-        if agent.num_timesteps < next_eval: return True
-        next_eval += a.eval_every
-        row = evaluate(agent)
-        return not (a.stop_at is not None and row["success"] >= a.stop_at)
+    curve = list(old_curve)
+    def chapter_curve(agent):     # curve.json in the format the PPO chapter reads, after each new evaluation
+        for r in evaluation.curve:
+            if curve and r["timesteps"] <= curve[-1]["steps"]: continue
+            curve.append(dict(steps=r["timesteps"], success=r["success_rate"], mean_reward=r["mean_reward"], train_s=r["train_s"],
+                              wall_s=time.time() - t0))
+            print(f"{a.task} {tag} seed {a.seed}: {r['timesteps']:>8,} steps  success {r['success_rate']:.0%}  "
+                  f"return {r['mean_reward']:.1f}  train {r['train_s']:.0f}s", flush=True)
+            write_json(out / "curve.json", curve)
 
     stopped_by_hand = False
-    try: agent.train(env, total_timesteps=budget, callback=callback, checkpoint=out / "final.pt")   # writes final.pt at the end or on a signal
+    try: agent.train(env, total_timesteps=budget, callback=[evaluation, chapter_curve], checkpoint=out / "final.pt")
     except TrainingInterrupted: stopped_by_hand = True    # Ctrl-C / kill: keep what was measured, write the summary
     except KeyboardInterrupt:                             # a second Ctrl-C, inside a rollout: train() wrote nothing
         stopped_by_hand = True; agent.save(out / "final.pt")
-    if not stopped_by_hand and (not curve or curve[-1]["steps"] != agent.num_timesteps): evaluate(agent)
+    if not stopped_by_hand: evaluation.finish(agent); chapter_curve(agent)
+    evaluation.close()
     first = {f"{t:.0%}": next(((r["steps"], round(r["train_s"], 1)) for r in curve if r["success"] >= t), None) for t in THRESHOLDS}
     summary = dict(task=a.task, seed=a.seed, config=tag, budget=budget, overrides=a.set, stopped_by_hand=stopped_by_hand,
                    ppo_config={k: v for k, v in vars(agent.config).items()}, resumed_from=None if a.resume is None else str(ckpt),
-                   steps_and_train_s_to=first, best_success=best, final_success=curve[-1]["success"],
+                   steps_and_train_s_to=first, best_success=max(r["success"] for r in curve), final_success=curve[-1]["success"],
                    steps=agent.num_timesteps, train_s=agent.history["time_s"][-1], wall_s=time.time() - t0,
+                   eval_s=float(sum(r["seconds"] for r in evaluation.curve)),
                    peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                    eval=dict(episodes=a.eval_episodes, seed=a.eval_seed, every=a.eval_every, deterministic=True),
                    command="python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
                    machine=dict(python=platform.python_version(), torch=torch.__version__, cpus=os.cpu_count()))
     write_json(out / "summary.json", summary)
-    print(json.dumps({k: summary[k] for k in ("steps_and_train_s_to", "best_success", "final_success", "train_s", "peak_rss_mib")}))
+    print(json.dumps({k: summary[k] for k in ("steps_and_train_s_to", "best_success", "final_success", "train_s", "eval_s", "peak_rss_mib")}))
 
 if __name__ == "__main__":
     main()

@@ -22,6 +22,11 @@ def _smooth(values, window:int=20) -> np.ndarray:
     lo = np.maximum(idx - window, 0)
     return (csum[idx] - csum[lo]) / (idx - lo)
 
+def _held_out(history:dict, key:str):
+    "(env steps, values) of the evaluations during training (an `EvalCallback`'s `eval/` entries), or None if it has no finite ones."
+    t, v = np.asarray(history.get("eval/timesteps", []), dtype=float), np.asarray(history.get(key, []), dtype=float)
+    return (t, v) if len(t) and len(v) == len(t) and np.isfinite(v).any() else None
+
 # %% ../nbs/03_plotting.ipynb #598bc227
 _EPISODE_PANELS = [("episode_reward", "episode return", "return"), ("episode_success", "success rate", "success [%]"),
                    ("episode_length", "episode length", "steps")]
@@ -80,12 +85,16 @@ def plot_history(history:dict,          # a PPO history: {key: list of floats}
                 if key == "episode_success":
                     ax.plot(x, 100 * _smooth(values, window), lw=1.8, color="C1", label=f"mean of last {window} episodes")
                     ax.set_ylim(-5, 150); ax.set_yticks([0, 25, 50, 75, 100])    # room above for the legend
+                    ev = _held_out(history, "eval/success_rate")
+                    if ev is not None: ax.plot(ev[0], 100 * ev[1], "o-", ms=3.5, lw=1.2, color="C3", label="held-out evaluations")
                     if eval_success is not None:
                         ax.plot([x[-1]], [100 * eval_success], "*", ms=14, color="C3", label=f"final eval: {eval_success:.0%}")
                     ax.legend(loc="upper left")
                 elif per_episode:
                     ax.plot(x, values, ".", ms=2.5, alpha=0.3, color="C0", label="raw, one per episode")
                     ax.plot(x, _smooth(values, window), lw=1.8, color="C0", label=f"mean of last {window} episodes")
+                    ev = _held_out(history, "eval/mean_reward") if key == "episode_reward" else None
+                    if ev is not None: ax.plot(ev[0], ev[1], "o-", ms=3.5, lw=1.2, color="C3", label="held-out evaluations (deterministic)")
                     lo, hi = ax.get_ylim(); ticks = [t for t in ax.get_yticks() if lo <= t <= hi]
                     ax.set_ylim(lo, hi + 0.5 * (hi - lo)); ax.set_yticks(ticks)           # room above for the legend
                     ax.legend(loc="upper left")

@@ -16,7 +16,7 @@ def test_list_envs_prints_registry():
 @pytest.mark.parametrize("sub,flags", [
     (None, ["train", "eval", "list-envs"]),
     ("train", ["--total-timesteps", "--seed", "--n-envs", "--out", "--device", "--resume", "--overwrite", "--eval-episodes", "--no-video",
-               "--no-preset"]),
+               "--no-preset", "--eval-every", "--stop-at"]),
     ("eval", ["--env", "--episodes", "--seed", "--videos", "--stochastic", "--json", "--pretrained"]),
 ])
 def test_help_describes_every_flag(sub, flags):
@@ -25,7 +25,14 @@ def test_help_describes_every_flag(sub, flags):
     for f in flags: assert f in r.stdout, f
 
 @pytest.mark.parametrize("args,message", [
-    (["train", "raech"], "unknown environment 'raech'; available: lift, pick_place, reach"),
+    (["train", "raech"], "unknown environment 'raech'; available: lift, pick_place, reach, or any Gymnasium id"),
+    (["train", "no_such_module:Env-v0"], "unknown environment 'no_such_module:Env-v0'"),
+    (["train", "CartPole-v1", "--total-timesteps", "64"], "CartPole-v1: PPOAgent needs a one-dimensional Box action space"),
+    (["train", "reach", "--stop-at", "1.5"], "--stop-at: expected a success rate in (0, 1] or 'none', got '1.5'"),
+    (["train", "reach", "--eval-every", "-1"], "--eval-every must be >= 0 env steps"),
+    (["train", "reach", "--eval-every", "0", "--stop-at", "0.9"], "--stop-at 0.9 needs evaluation during training"),
+    (["train", "reach", "--eval-episodes", "0"], "--eval-episodes must be >= 1"),
+    (["train", "Pendulum-v1", "--stop-at", "0.9", "--total-timesteps", "2048", "--n-envs", "1"], "needs an env that reports info['success']"),
     (["train", "reach", "--total-timesteps", "0"], "--total-timesteps must be >= 1"),
     (["eval", "missing.pt"], "does not exist"),
     (["eval", "garbage.pt"], "cannot read checkpoint"),
@@ -52,7 +59,8 @@ def test_train_eval_resume_end_to_end(tmp_path):
     r = simscale("train", "reach", "--total-timesteps", "4096", "--n-envs", "2", "--seed", "3", "--out", run,
                  "--eval-episodes", "3", "--no-progress")
     assert r.returncode == 0, r.stderr
-    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt", "curves.png", "eval.json", "eval_video.mp4", "history.json", "run.json"]
+    assert sorted(p.name for p in run.iterdir()) == ["best.pt", "checkpoint.pt", "curves.png", "eval.json", "eval_curve.json",
+                                                     "eval_video.mp4", "history.json", "run.json"]
     assert "Success rate:" in r.stdout and str(run) in r.stdout
     meta = json.loads((run/"run.json").read_text())
     assert (meta["env"], meta["seed"], meta["total_timesteps"]) == ("reach", 3, 4096)
@@ -60,8 +68,9 @@ def test_train_eval_resume_end_to_end(tmp_path):
     assert len(metrics["episode_rewards"]) == 3 and len(metrics["episode_successes"]) == 3
     assert (run/"eval_video.mp4").stat().st_size > 1000 and (run/"curves.png").read_bytes()[:4] == b"\x89PNG"
 
-    # eval: same checkpoint, same seeded episodes -> the metrics train wrote
-    r = simscale("eval", run/"checkpoint.pt", "--episodes", "3", "--json", "--no-progress")
+    # eval: the run's policy (a run directory names it in run.json), same seeded episodes -> the metrics train wrote
+    assert meta["policy"] == "best.pt"
+    r = simscale("eval", run, "--episodes", "3", "--json", "--no-progress")
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     assert res["mean_reward"] == pytest.approx(metrics["mean_reward"]) and res["success_rate"] == metrics["success_rate"]

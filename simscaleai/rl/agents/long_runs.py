@@ -138,9 +138,10 @@ class Progress:
         self.steps = self.updates = 0; self.t0, self.post, self.printed = time.perf_counter(), {}, 0
         tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
         self.bar = tqdm(total=total, unit="step", dynamic_ncols=True, desc="PPO", file=self.stream) if tty else None
-    def update(self, n_steps:int, sps:float, recent_return:float|None):
+    def update(self, n_steps:int, sps:float, recent_return:float|None, extra:dict|None=None):
+        "Count an update's `n_steps`; `extra`: more `name=value` fields for the line (e.g. the last evaluation's success)."
         self.steps += n_steps; self.updates += 1
-        self.post = {"sps": f"{sps:.0f}"} | ({} if recent_return is None else {"ret": f"{recent_return:.2f}"})
+        self.post = {"sps": f"{sps:.0f}"} | ({} if recent_return is None else {"ret": f"{recent_return:.2f}"}) | (extra or {})
         if self.bar is not None: self.bar.update(n_steps); self.bar.set_postfix(self.post, refresh=False)
         elif self.enabled and self.updates % self.every == 0: self._line()
     def _line(self):
@@ -171,4 +172,9 @@ class TensorBoardLog:
         if n: w.add_scalar("rollout/return_20", float(np.mean(history["episode_reward"][-20:])), step)
         self.n_logged = n
         w.flush()
+    def log_scalars(self, scalars:dict, step:int):
+        "Scalars `{tag: value}` at env step `step` (e.g. an evaluation callback's `eval/success_rate`); None values are skipped."
+        for k, v in scalars.items():
+            if v is not None: self.writer.add_scalar(k, float(v), step)
+        self.writer.flush()
     def close(self): self.writer.close()

@@ -27,8 +27,8 @@ from .long_runs import (CKPT_FORMAT, CKPT_VERSION, read_checkpoint, StopOnSignal
                                             PeriodicCheckpoint, Progress, TensorBoardLog, planned_steps, _to_torch, _to_numpy)
 
 # %% auto #0
-__all__ = ['PPOAgent', 'PPOConfig', 'ActorCritic', 'RolloutBuffer', 'RunningMeanStd', 'flatten_obs', 'flat_obs_dim',
-           'gae_advantages']
+__all__ = ['PPOAgent', 'compose_callbacks', 'PPOConfig', 'ActorCritic', 'RolloutBuffer', 'RunningMeanStd', 'flatten_obs',
+           'flat_obs_dim', 'gae_advantages']
 
 # %% ../../../nbs/07_ppo.ipynb #df509e88
 _logger = logging.getLogger(__name__)
@@ -66,9 +66,13 @@ class PPOAgent:
     def _build(self, config:PPOConfig, seed:int):
         "Fresh network (seeded), its flat-parameter view, Adam, and the sampling/shuffling generator."
         init_seed, gen_seed = (int(s) for s in np.random.SeedSequence(seed).generate_state(2))
+        threads = torch.get_num_threads()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
-            policy = ActorCritic(self.obs_dim, self.action_dim, config.hidden_dim, config.n_layers, config.init_log_std)
+            torch.set_num_threads(1)    # the orthogonal init's QR differs in the last bits with the thread count: same seed, same weights
+            try: policy = ActorCritic(self.obs_dim, self.action_dim, config.hidden_dim, config.n_layers, config.init_log_std,
+                                           config.shared_network)
+            finally: torch.set_num_threads(threads)
         policy.to(self.device)
         flat = FlatPPO(policy)
         optimizer = torch.optim.Adam([flat.flat], lr=config.lr, eps=config.adam_eps, fused=self.device.type in ("cpu", "cuda"))
@@ -146,6 +150,23 @@ def _make_runner(self:PPOAgent, env) -> tuple:
         return RayRunner(env_factory(env), c.ray_workers, c.n_envs // c.ray_workers, self.seed, c.ray_address), act_space
     return make_runner(env, c.n_envs, c.env_workers, self.seed), act_space
 
+# %% ../../../nbs/07_ppo.ipynb #fbab0edd
+@patch(cls_method=True)
+def for_env(cls:PPOAgent,
+            env,                        # a task name, a Gymnasium id, a gymnasium Env or VectorEnv
+            config:PPOConfig|None=None, # hyper-parameters (default: PPOConfig())
+            device="cpu",               # torch device of the network
+           ) -> PPOAgent:
+    "A new agent whose obs_dim and action_dim are read from `env`'s spaces (an env made here from a name is closed again)."
+    made = isinstance(env, str)
+    env = as_env(env)
+    try: obs_space, act_space, _ = env_spaces(env)
+    finally:
+        if made: env.close()
+    if not isinstance(act_space, gym.spaces.Box) or len(act_space.shape) != 1:
+        raise ValueError(f"PPOAgent needs a one-dimensional Box action space (continuous actions), got {act_space}")
+    return cls(flat_obs_dim(obs_space), act_space.shape[0], config, device)
+
 # %% ../../../nbs/07_ppo.ipynb #a1394473
 @patch
 def _update(self:PPOAgent, buffer:RolloutBuffer) -> dict:
@@ -203,12 +224,18 @@ def _record_episode(self:PPOAgent, ep:dict):
     for k, v in ep["terms"].items(): h.setdefault(f"reward_term/{k}", []).append(float(v))
     self._recent_returns.append(float(ep["reward"]))
 
+def _eval_postfix(history:dict) -> dict|None:
+    "The last evaluation during training (an `EvalCallback`'s `eval/` entries) for the progress line."
+    if not history.get("eval/timesteps"): return None
+    success = history["eval/success_rate"][-1]
+    return {"eval": f"{success:.0%}"} if np.isfinite(success) else {"eval_ret": f"{history['eval/mean_reward'][-1]:.1f}"}
+
 @patch
 def _log_update(self:PPOAgent, stats:dict, progress:Progress, n_new_steps:int):
     "Append an update's statistics to the history; progress, TensorBoard and logger."
     for k, v in stats.items(): self.history.setdefault(k, []).append(float(v))
     recent = float(np.mean(self._recent_returns)) if self._recent_returns else float("nan")
-    progress.update(n_new_steps, stats["sps"], recent if self._recent_returns else None)
+    progress.update(n_new_steps, stats["sps"], recent if self._recent_returns else None, _eval_postfix(self.history))
     if self._tensorboard is not None: self._tensorboard.log(self.history, stats, self.num_timesteps)
     if self.n_updates % self.config.log_every == 0:
         _logger.info("update %d  steps %d  return(20) %.3f  policy_loss %.4f  value_loss %.4f  approx_kl %.4f  clip_frac %.3f  "
@@ -222,9 +249,10 @@ def _train_loop(self:PPOAgent, collector:RolloutCollector, buffer:RolloutBuffer,
     c, h = self.config, self.history
     t_start, callback_s = time.perf_counter(), 0.0
     time_offset = h["time_s"][-1] if h.get("time_s") else 0.0
+    horizon = planned_steps(c.total_timesteps, c.n_steps)   # anneal_lr: 0 where the rollouts that total_timesteps asks for end
     while self.num_timesteps < self._target_timesteps:
         t0, steps0 = time.perf_counter(), self.num_timesteps
-        lr = c.lr * max(0.0, 1.0 - self.num_timesteps / c.total_timesteps) if c.anneal_lr else c.lr
+        lr = c.lr * max(0.0, 1.0 - self.num_timesteps / horizon) if c.anneal_lr else c.lr
         for g in self.optimizer.param_groups: g["lr"] = lr
         collector.collect(buffer, self._flat.forward, self._flat.log_std, self.generator, self._count_transitions, c.gae_lambda)
         stats = self._update(buffer)
@@ -244,12 +272,26 @@ def _train_loop(self:PPOAgent, collector:RolloutCollector, buffer:RolloutBuffer,
             callback_s += time.perf_counter() - tc
             if keep_going is False: break
 
+# %% ../../../nbs/07_ppo.ipynb #79d678dc
+def compose_callbacks(callback):
+    "None, one callable `callback(agent) -> bool|None`, or a list of them -> one callable (None for none); all are called every time."
+    if callback is None: return None
+    if callable(callback): return callback
+    if isinstance(callback, (list, tuple)) and all(callable(cb) for cb in callback):
+        if not callback: return None
+        def callbacks(agent):
+            results = [cb(agent) for cb in callback]        # every callback sees every update
+            return not any(r is False for r in results)
+        return callbacks
+    raise TypeError(f"callback must be a callable (agent -> bool or None) or a list of them, got {type(callback).__name__}"
+                    + ("" if not isinstance(callback, (list, tuple)) else f" holding {[type(cb).__name__ for cb in callback]}"))
+
 # %% ../../../nbs/07_ppo.ipynb #ea2b6053
 @patch
 def train(self:PPOAgent,
           env,                        # a task name or a gymnasium Env (copied to n_envs envs), or a gymnasium VectorEnv
           total_timesteps:int|None=None, # env steps for this call (default: config.total_timesteps)
-          callback=None,              # called as callback(agent) after every update; returning False stops training
+          callback=None,              # callback(agent) after every update, or a list of them (all called); any returning False stops training
           checkpoint=None,            # file kept as a resumable checkpoint: every config.checkpoint_every updates / _s seconds, on SIGINT/SIGTERM, at the end
           tensorboard=None,           # directory for TensorBoard event files (None: no TensorBoard)
          ) -> dict:
@@ -258,6 +300,7 @@ def train(self:PPOAgent,
     c.validate()
     budget = c.total_timesteps if total_timesteps is None else check_int(total_timesteps, "total_timesteps", low=1)
     self._tensorboard = None if tensorboard is None else TensorBoardLog(tensorboard, len(self.history["episode_reward"]))
+    callback = compose_callbacks(callback)
     runner, act_space = self._make_runner(env)
     self._target_timesteps = self.num_timesteps + budget
     prev_threads = torch.get_num_threads()
@@ -273,8 +316,9 @@ def train(self:PPOAgent,
         progress = Progress(planned_steps(budget, c.n_steps), c.progress_bar, c.log_every)
         with stop if checkpoint is not None else contextlib.nullcontext():   # signals: stop at the next update boundary
             self._train_loop(collector, self.rollout_buffer, callback, progress, stop, checkpointer)
-        if c.anneal_lr and self.num_timesteps > c.total_timesteps:
-            warnings.warn("anneal_lr: training went past config.total_timesteps, where the learning rate reaches 0", RuntimeWarning)
+        if c.anneal_lr and self.num_timesteps > planned_steps(c.total_timesteps, c.n_steps):
+            warnings.warn(f"anneal_lr: training went past config.total_timesteps ({c.total_timesteps} env steps, whole rollouts of "
+                          f"{c.n_steps}), where the learning rate reaches 0", RuntimeWarning)
         self._rollout_state = collector.get_state()
         if checkpointer is not None: checkpointer.write(self.save, self.n_updates)
     finally:
