@@ -9,12 +9,13 @@ from __future__ import annotations
 import abc, math, numbers
 from collections.abc import Mapping
 import numpy as np
+from fastcore.basics import patch
 
 from ...utils import check_real, check_str
 
 # %% auto #0
 __all__ = ['ObservationKeyError', 'RewardFunction', 'DistanceReward', 'SuccessBonus', 'ActionPenalty', 'CompositeReward',
-           'TanhProximity', 'InfoBonus', 'HeightReward', 'GatedReward']
+           'TanhProximity', 'InfoBonus', 'HeightReward', 'GatedReward', 'reward_table']
 
 # %% ../../../nbs/01_rewards.ipynb #50d1e6a8
 class ObservationKeyError(KeyError):
@@ -269,3 +270,40 @@ class GatedReward(RewardFunction):
         return _as_reward(np.where(flag, self.reward_fn.compute(obs, action, info), 0.0))
 
     def __repr__(self): return f"GatedReward({self.reward_fn!r}, gate={self.gate!r})"
+
+# %% ../../../nbs/01_rewards.ipynb #8466dec9
+def _key(k:str) -> str: return "o_{\\text{" + k.replace("_", "\\_") + "}}"
+def _cm(x_m:float) -> str: return f"{100 * x_m:g}\\,\\text{{cm}}"
+
+@patch
+def formula(self:RewardFunction) -> str:
+    "What the term pays, as Markdown with inline LaTeX, from its own parameters (here: its repr)."
+    return f"`{self!r}`"
+@patch
+def formula(self:DistanceReward) -> str: return f"${-self.scale:g}\\,\\|{_key(self.key_a)} - {_key(self.key_b)}\\|$"
+@patch
+def formula(self:SuccessBonus) -> str:
+    return f"{self.bonus:g} while $\\|{_key(self.key_a)} - {_key(self.key_b)}\\| < {_cm(self.threshold)}$"
+@patch
+def formula(self:ActionPenalty) -> str: return f"${-self.scale:g}\\,\\|a\\|$"
+@patch
+def formula(self:TanhProximity) -> str:
+    return f"$1 - \\tanh(\\|{_key(self.key_a)} - {_key(self.key_b)}\\| / {_cm(self.length_m)})$"
+@patch
+def formula(self:InfoBonus) -> str: return f"{self.bonus:g} while `info['{self.key}']`"
+@patch
+def formula(self:HeightReward) -> str:
+    return f"$\\text{{clip}}((z - {_cm(self.low_m)}) / {_cm(self.high_m - self.low_m)}, 0, 1)$, $z$ the height of `{self.key}`"
+@patch
+def formula(self:GatedReward) -> str: return f"{self.reward_fn.formula()}, only while `info['{self.gate}']`"
+@patch
+def formula(self:CompositeReward) -> str:
+    return " + ".join(f"{w:g} x ({fn.formula()})" for fn, w in self.terms)
+
+def reward_table(reward:RewardFunction) -> str:
+    "Markdown table of a reward's terms (name, what it pays, weight), generated from the reward's own parameters."
+    if not isinstance(reward, RewardFunction): raise TypeError(f"reward_table: expected a RewardFunction, got {type(reward).__name__}")
+    terms = reward.terms if isinstance(reward, CompositeReward) else [(reward, 1.0)]
+    names = reward.term_names if isinstance(reward, CompositeReward) else [reward.name]
+    return "\n".join(["| term | pays | weight |", "|---|---|---|",
+                      *(f"| {n} | {fn.formula()} | {w:g} |" for n, (fn, w) in zip(names, terms))])
