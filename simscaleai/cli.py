@@ -1,4 +1,4 @@
-"""Train, evaluate and list environments from a shell: `simscale train reach`, `simscale eval CHECKPOINT`, `simscale list-envs`.
+"""Train, evaluate and list environments from a shell: `simscale train reach` (or any Gymnasium id), evaluated as it trains and stopped at success, `simscale eval CHECKPOINT|RUN_DIR`, `simscale list-envs`.
 
 Docs: https://simscaleai.github.io/simscaleai/cli.html.md"""
 
