@@ -385,7 +385,9 @@ def _eval_target(checkpoint, pretrained_name, env_name) -> tuple:
         return Path(checkpoint)/meta.get("policy", "checkpoint.pt"), env_name or meta["env"]
     if checkpoint is not None: return checkpoint, env_name or "reach"
     from simscaleai import pretrained
-    try: return pretrained.checkpoint_path(pretrained_name), env_name or pretrained.info(pretrained_name)["task"]
+    try:
+        pretrained.verify(pretrained_name)          # the file is the one its .json describes
+        return pretrained.checkpoint_path(pretrained_name), env_name or pretrained.info(pretrained_name)["task"]
     except (TypeError, ValueError) as e: raise UserError(f"--pretrained: {str(e).removeprefix('pretrained: ')}") from None
 
 # %% ../nbs/09_cli.ipynb #a1e979f1

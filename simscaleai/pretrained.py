@@ -6,7 +6,7 @@ Docs: https://simscaleai.github.io/simscaleai/pretrained.html.md"""
 
 # %% ../nbs/08a_pretrained.ipynb #a893d83c
 from __future__ import annotations
-import json
+import hashlib, json
 from pathlib import Path
 import torch
 import simscaleai
@@ -14,7 +14,7 @@ from .utils import atomic_write, check_str
 from .rl.agents.ppo import PPOAgent, PPOConfig
 
 # %% auto #0
-__all__ = ['CHECKPOINT_DIR', 'available', 'checkpoint_path', 'info', 'load', 'make_pretrained']
+__all__ = ['CHECKPOINT_DIR', 'available', 'checkpoint_path', 'info', 'load', 'sha256', 'verify', 'make_pretrained']
 
 # %% ../nbs/08a_pretrained.ipynb #4d75fe4e
 CHECKPOINT_DIR = Path(simscaleai.__file__).parent / "policies"   # where the package's pretrained files are
@@ -39,8 +39,27 @@ def load(name:str,                # a name from `available()`: "lift", "pick_pla
          device="cpu",            # torch device for the network
          where:Path|None=None,    # folder of pretrained files (default: the package's)
         ) -> PPOAgent:
-    "The pretrained `PPOAgent` for `name`: `load('pick_place').predict(obs)`."
-    return PPOAgent.from_checkpoint(checkpoint_path(name, where), device)
+    "The pretrained `PPOAgent` for `name`: `load('pick_place').predict(obs)`; the file is checked against its recorded sha256 first."
+    path = checkpoint_path(name, where)
+    verify(name, where)
+    return PPOAgent.from_checkpoint(path, device)
+
+def sha256(path) -> str:
+    "The SHA-256 of a file's bytes, as hex."
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
+    return h.hexdigest()
+
+def verify(name:str, where:Path|None=None):
+    "ValueError unless `<name>.pt` is the file its `<name>.json` describes (the sha256 recorded when it was shipped)."
+    path, meta = checkpoint_path(name, where), info(name, where)
+    want = meta.get("sha256")
+    if want is None: raise ValueError(f"pretrained: {path.with_suffix('.json')} records no sha256 for {path.name}; its provenance cannot be checked")
+    got = sha256(path)
+    if got != want:
+        raise ValueError(f"pretrained: {path} does not match the checksum in {path.with_suffix('.json').name} (sha256 {got[:12]}..., recorded "
+                         f"{want[:12]}...): the file was altered or damaged after it was shipped, so its recorded provenance does not describe it")
 
 # %% ../nbs/08a_pretrained.ipynb #138d8937
 def make_pretrained(checkpoint,           # a file written by PPOAgent.save (e.g. best.pt of benchmarks/train_manipulation.py)
@@ -62,5 +81,5 @@ def make_pretrained(checkpoint,           # a file written by PPOAgent.save (e.g
     with atomic_write(dest, "wb") as f: torch.save(ckpt, f)
     slim, probe = PPOAgent.from_checkpoint(dest), torch.randn(8, agent.obs_dim, generator=torch.Generator().manual_seed(0)).numpy()
     if not (slim.predict(probe) == agent.predict(probe)).all(): raise RuntimeError(f"make_pretrained: {dest} does not act as {checkpoint}")
-    with atomic_write(dest.with_suffix(".json"), "w") as f: json.dump({"name": name, **provenance}, f, indent=1)
+    with atomic_write(dest.with_suffix(".json"), "w") as f: json.dump({"name": name, **provenance, "sha256": sha256(dest)}, f, indent=1)
     return dest

@@ -7,15 +7,18 @@ Docs: https://simscaleai.github.io/simscaleai/callbacks.html.md"""
 # %% ../../nbs/08b_callbacks.ipynb #6c54fb52
 from __future__ import annotations
 import json, math, sys, time, warnings
+import numpy as np
 from pathlib import Path
 from fastcore.basics import patch
 from tqdm import tqdm
 from ..utils import atomic_write, check_int, check_real, check_bool
 from .runners import as_env
+from .agents.long_runs import is_write_failure
 from .evaluator import evaluate_policy, EvalConfig
 
 # %% auto #0
-__all__ = ['EVAL_PRESETS', 'episode_limit', 'evaluate_any', 'EvalCallback', 'eval_preset', 'eval_preset_table']
+__all__ = ['EVAL_PRESETS', 'episode_limit', 'evaluate_batched', 'evaluate_any', 'EvalCallback', 'eval_preset',
+           'eval_preset_table']
 
 # %% ../../nbs/08b_callbacks.ipynb #64543b87
 def episode_limit(env, default:int=1000) -> int:
@@ -24,6 +27,27 @@ def episode_limit(env, default:int=1000) -> int:
     limit = getattr(config, "max_episode_steps", None)
     if limit is None and getattr(env, "spec", None) is not None: limit = env.spec.max_episode_steps
     return int(limit) if limit else default
+
+def evaluate_batched(task:str, predict_fn, n_episodes:int, seed:int, max_steps:int|None=None) -> dict:
+    "A package task's `n_episodes` deterministic episodes at once in one batched env (reset seeds seed + i), one `predict_fn` call per step."
+    from simscaleai.sim import make_vec_env
+    venv = make_vec_env(task, n_episodes, num_threads=1, autoreset_mode="NextStep")
+    try:
+        limit = max_steps or episode_limit(venv.envs[0])
+        obs, _ = venv.reset(seed=[seed + i for i in range(n_episodes)])
+        ret, length = np.zeros(n_episodes), np.zeros(n_episodes, int)
+        done, success = np.zeros(n_episodes, bool), np.zeros(n_episodes, bool)
+        for t in range(limit):
+            obs, reward, terminated, truncated, info = venv.step(np.asarray(predict_fn(obs), dtype=np.float32))
+            active = ~done                      # a finished env's later steps (NextStep autoreset) are not its episode's
+            ret[active] += reward[active]; length[active] += 1
+            ended = active & (terminated | truncated | (t == limit - 1))
+            success[ended] = np.asarray(info["success"], bool)[ended]
+            done |= ended
+            if done.all(): break
+    finally: venv.close()
+    return dict(success_rate=float(success.mean()), mean_reward=float(ret.mean()), std_reward=float(ret.std()),
+                mean_length=float(length.mean()), episode_rewards=ret.tolist(), episode_successes=success.tolist())
 
 def evaluate_any(env, predict_fn, config:EvalConfig) -> dict:
     "`evaluate_policy`, but for an env that reports no `info['success']` (e.g. Hopper) success_rate is None, not 0 with a warning."
@@ -48,6 +72,7 @@ class EvalCallback:
                  stop_at:float|None=None, # stop training at the first evaluation with success rate >= this, in (0, 1] (None: never)
                  max_steps:int|None=None, # episode step limit (None: the env's own, `episode_limit`)
                  verbose:bool=True,       # one line per evaluation on stderr
+                 batched:bool=True,       # a task name: run the episodes together in one batched env (same episodes, much cheaper)
                 ):
         self.every_steps = check_int(every_steps, "EvalCallback.every_steps", low=1)
         self.n_episodes = check_int(n_episodes, "EvalCallback.n_episodes", low=1)
@@ -61,6 +86,8 @@ class EvalCallback:
         else: raise TypeError(f"EvalCallback.env must be a task name, a Gymnasium id or a gymnasium Env, got {type(env).__name__}")
         self.max_steps = episode_limit(self.env) if max_steps is None else check_int(max_steps, "EvalCallback.max_steps", low=1)
         self.curve, self.best, self.stopped, self._next = [], None, False, None
+        from simscaleai.sim import list_envs
+        self.task = env if isinstance(env, str) and env in list_envs() and batched else None   # a package task: batched episodes
 
     def close(self):
         "Close the env this callback made."
@@ -93,7 +120,8 @@ def _evaluate(self:EvalCallback, agent) -> dict:
     "One evaluation of `agent.predict` (deterministic) on the held-out episodes; the row for the curve."
     t0 = time.perf_counter()
     config = EvalConfig(n_episodes=self.n_episodes, seed=self.seed, max_steps=self.max_steps, deterministic=True, progress=False)
-    r = evaluate_any(self.env, agent.predict, config)     # an env without info["success"] (e.g. Hopper): a return-only curve
+    if self.task is not None: r = evaluate_batched(self.task, agent.predict, self.n_episodes, self.seed, self.max_steps)
+    else: r = evaluate_any(self.env, agent.predict, config)     # an env without info["success"] (e.g. Hopper): a return-only curve
     if r["success_rate"] is None and self.stop_at is not None:
         raise ValueError(f"EvalCallback.stop_at={self.stop_at} needs an env that reports info['success'] at the end of an episode; "
                          f"{getattr(self.env, 'spec', None) and self.env.spec.id or type(self.env).__name__} does not")
@@ -120,9 +148,10 @@ def _record(self:EvalCallback, agent, row:dict):
 @patch
 def _say(self:EvalCallback, row:dict, improved:bool):
     if not self.verbose: return
-    b = self.best
-    what = (f"success {row['success_rate']:.0%} (best {b['success_rate']:.0%} at {b['timesteps']:,})" if row["success_rate"] is not None
-            else f"return {row['mean_reward']:.1f} (best {b['mean_reward']:.1f} at {b['timesteps']:,})")
+    b, success = self.best, row["success_rate"] is not None
+    best = ("none saved" if b is None else f"{b['success_rate']:.0%} at {b['timesteps']:,}" if success
+            else f"{b['mean_reward']:.1f} at {b['timesteps']:,}")
+    what = f"success {row['success_rate']:.0%} (best {best})" if success else f"return {row['mean_reward']:.1f} (best {best})"
     tqdm.write(f"eval at {row['timesteps']:,} env steps: {what}, mean return {row['mean_reward']:.2f}, {row['seconds']:.1f} s"
                + (f"; saved {self.best_path}" if improved and self.best_path is not None else ""), file=sys.stderr)
 
@@ -133,9 +162,14 @@ def _evaluate_and_keep(self:EvalCallback, agent) -> dict:
     row = self._evaluate(agent)
     self._record(agent, row)
     improved = _better(row, self.best)
-    if improved:
-        self.best = row
-        if self.best_path is not None: agent.save(self.best_path)
+    if improved and self.best_path is not None:
+        try: agent.save(self.best_path)
+        except (OSError, RuntimeError) as e:     # a full disk must not end a run that can go on; the best on disk stays the best
+            if not is_write_failure(e): raise
+            warnings.warn(f"could not write the best policy to {self.best_path} at {row['timesteps']} env steps ({e}); "
+                          "the previous best is kept and training goes on", RuntimeWarning)
+            improved = False
+    if improved: self.best = row
     self._say(row, improved)
     return row
 

@@ -16,7 +16,7 @@ from ...utils import _is_int
 
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'CKPT_VERSION', 'read_checkpoint', 'check_checkpoint', 'TrainingInterrupted', 'StopOnSignal',
-           'PeriodicCheckpoint', 'planned_steps', 'Progress', 'TensorBoardLog']
+           'is_write_failure', 'PeriodicCheckpoint', 'planned_steps', 'Progress', 'TensorBoardLog']
 
 # %% ../../../nbs/06a_long_runs.ipynb #50f0c6e9
 CKPT_FORMAT, CKPT_VERSION = "simscaleai.ppo", 2
@@ -108,6 +108,17 @@ class StopOnSignal:
         self._previous = {}
 
 # %% ../../../nbs/06a_long_runs.ipynb #1d7d7ebe
+_WRITER_FAILURES = ("PytorchStreamWriter", "inline_container", "file write failed", "unexpected pos")
+
+def is_write_failure(e:BaseException) -> bool:
+    "Whether `e` is a file write that the disk refused: an OSError, or torch.save's RuntimeError from its zip writer (full disk)."
+    if isinstance(e, OSError): return True
+    chain = e.__cause__ or e.__context__
+    return isinstance(e, RuntimeError) and (any(m in str(e) for m in _WRITER_FAILURES) or isinstance(chain, OSError))
+
+def _reason(e:BaseException) -> str:
+    return (e.strerror or str(e)) if isinstance(e, OSError) else f"torch.save: {str(e).splitlines()[0]}"
+
 class PeriodicCheckpoint:
     "Decides when a training run writes its resumable checkpoint, and writes it without letting a full disk end the run."
     def __init__(self, path, every_updates:int|None, every_s:float|None):
@@ -117,10 +128,11 @@ class PeriodicCheckpoint:
         if self.every_updates is not None and n_updates % self.every_updates == 0: return True
         return self.every_s is not None and time.monotonic() - self.last_t >= self.every_s
     def write(self, save, n_updates:int) -> bool:
-        "Call save(path); on OSError warn and keep the previous checkpoint."
+        "Call save(path); if the disk refuses the write (full, read-only, gone) warn and keep the previous checkpoint."
         try: save(self.path)
-        except OSError as e:
-            warnings.warn(f"could not write checkpoint {self.path} after update {n_updates} ({e.strerror or e}); "
+        except (OSError, RuntimeError) as e:
+            if not is_write_failure(e): raise
+            warnings.warn(f"could not write checkpoint {self.path} after update {n_updates} ({_reason(e)}); "
                           "the previous checkpoint is kept and training goes on", RuntimeWarning)
             return False
         self.last_t, self.last_update = time.monotonic(), n_updates

@@ -101,6 +101,9 @@ def _flat_dict(self:PPOAgent, obs:dict, where:str) -> tuple:
             if values[k].shape != want:
                 raise ValueError(f"{where}: obs[{k!r}] must have shape {tuple(schema[k])} (or (batch, *{tuple(schema[k])}) for a batch), "
                                  f"like the observations the agent was trained on; got {values[k].shape}")
+    bad = [k for k in keys if not np.isfinite(values[k]).all()]
+    if bad: raise ValueError(f"{where}: obs{[k for k in bad]} hold non-finite values (nan or inf): no action is meaningful for them; "
+                             f"check the sensor or the env that produced them")
     return flatten_obs(values, batched=not single).reshape(1 if single else len(values[keys[0]]), -1), single
 
 # %% ../../../nbs/07_ppo.ipynb #2e105b07
@@ -116,6 +119,9 @@ def _flat_batch(self:PPOAgent, obs, where:str) -> tuple:
                                                   f"with obs_dim={self.obs_dim}, got shape {x.shape}")
         single = x.ndim == 1
         x = x.reshape(1, -1) if single else x
+        if not np.isfinite(x).all():
+            raise ValueError(f"{where}: obs holds non-finite values (nan or inf) at flat positions {np.flatnonzero(~np.isfinite(x).all(0)).tolist()}: "
+                             "no action is meaningful for it")
     if x.shape[1] != self.obs_dim:
         raise ValueError(f"{where}: observation flattens to {x.shape[1]} values, but the agent has obs_dim={self.obs_dim}")
     return x, single

@@ -178,14 +178,21 @@ class CompositeReward(RewardFunction):
         return self._unique
 
     def compute_terms(self, obs, action, info) -> dict:
-        "Each term's weighted value $w_i r_i$ under its unique name."
-        return {name: _as_reward(w * _checked_term(fn.compute(obs, action, info), fn, name, action))
-                for name, (fn, w) in zip(self.term_names, self.terms)}
-
+        "Each term's weighted value $w_i r_i$ under its unique name (a finite term whose weighted value overflows is refused too)."
+        out = {}
+        for name, (fn, w) in zip(self.term_names, self.terms):
+            value = _as_reward(w * _checked_term(fn.compute(obs, action, info), fn, name, action))
+            if not (value - value == 0.0 if type(value) is float else np.isfinite(value).all()):
+                raise ValueError(f"reward term {name!r} ({type(fn).__name__}) times its weight {w:g} overflows to a non-finite value")
+            out[name] = value
+        return out
 
     def compute(self, obs, action, info):
-        "$\\sum_i w_i r_i$: the sum of `compute_terms`."
-        return _as_reward(sum(self.compute_terms(obs, action, info).values()))
+        "$\\sum_i w_i r_i$: the sum of `compute_terms` (refused if the sum overflows)."
+        total = _as_reward(sum(self.compute_terms(obs, action, info).values()))
+        if not (total - total == 0.0 if type(total) is float else np.isfinite(total).all()):
+            raise ValueError(f"CompositeReward: the sum of the weighted terms overflows to a non-finite value; terms {self.term_names}")
+        return total
 
     def __repr__(self): return f"CompositeReward({self.terms!r})"
 
