@@ -214,6 +214,11 @@ def _train_into(run_dir:Path, agent, env, env_name:str, budget:int, resumed_from
         if budget > 0: agent.train(env, total_timesteps=budget, checkpoint=run_dir/"checkpoint.pt", callback=evaluation,
                                    tensorboard=run_dir/"tensorboard" if tensorboard else None)
         if evaluation is not None: best = evaluation.finish(agent)      # the last weights compete too
+    except ValueError as e:   # settings that only the first evaluation can check (--stop-at on an env without info["success"])
+        if evaluation is not None: evaluation.close()
+        if not (run_dir/"checkpoint.pt").exists() and not run_dir.name.endswith(".partial"): shutil.rmtree(run_dir, ignore_errors=True)
+        if "needs an env that reports info['success']" in str(e): raise UserError(f"--stop-at: {e}") from None
+        raise
     except BaseException:     # a checkpoint stays for --resume; a claimed directory without one is this run's own: removed
         if evaluation is not None: evaluation.close()
         if not (run_dir/"checkpoint.pt").exists() and not run_dir.name.endswith(".partial"): shutil.rmtree(run_dir, ignore_errors=True)

@@ -134,7 +134,7 @@ def gae_python_loop(rewards, values, dones, last_value, gamma:float, lam:float) 
     return advantages
 
 # %% ../nbs/00a_testing.ipynb #8b79475b
-TIMING_KEYS = ("sps", "time_s")   # the only history entries that depend on the machine, not on the seed
+TIMING_KEYS = ("sps", "time_s", "eval/seconds")   # eval/seconds: an EvalCallback's wall-clock per evaluation   # the only history entries that depend on the machine, not on the seed
 
 def without_timing(history:dict) -> dict:
     "`history` without its wall-clock entries, for comparing runs."

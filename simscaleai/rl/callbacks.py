@@ -110,7 +110,7 @@ def _restore(self:EvalCallback, agent):
         row = dict(timesteps=int(t), success_rate=None if math.isnan(s) else s, mean_reward=h["eval/mean_reward"][i],
                    seconds=h["eval/seconds"][i])
         self.curve.append(row)
-        if _better(row, self.best): self.best = row
+        if _better(row, self.best) and (self.best_path is None or self.best_path.exists()): self.best = row   # a best kept elsewhere is not this run's
     last = int(self.curve[-1]["timesteps"]) if self.curve else 0
     self._next = (last // self.every_steps + 1) * self.every_steps
 
