@@ -165,6 +165,7 @@ class PandaEnv(gym.Env):
     "The Panda on its table, moved by end-effector displacements; a task subclass says what is observed, succeeds and is rewarded."
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
     config_class = SimConfig   # the task's config dataclass (SimConfig or a subclass)
+    reset_options = ()         # the keys reset(options=...) takes (a task adds its own); any other key is refused
 
     def __init__(self,
                  render_mode:str|None=None,      # None, or "rgb_array" for render()
@@ -226,6 +227,7 @@ def _setup_model(self:PandaEnv):
     self._n_substeps, self._max_steps = cfg.n_substeps, cfg.max_episode_steps
     self._elapsed = None          # control steps since reset; None before the first reset
     self._renderers = {}          # (width, height) -> mujoco.Renderer, made on first use
+    self._closed = False          # close() ends the env: step, reset and render raise after it
 
 # %% ../../nbs/02_sim_core.ipynb #c4f2e80e
 @patch
@@ -253,6 +255,11 @@ def _image_space(self:PandaEnv) -> dict:
 @patch
 def reset(self:PandaEnv, *, seed:int|None=None, options:dict|None=None):
     "Arm at `home` (plus optional noise), gripper open, the task's new episode (`options` as the task documents)."
+    if self._closed: raise RuntimeError(f"{type(self).__name__}.reset() called after close(); make a new env")
+    if options is not None:
+        if not isinstance(options, dict): raise TypeError(f"reset: options must be a dict or None, got {type(options).__name__}")
+        unknown = sorted(set(options) - set(self.reset_options), key=str)
+        if unknown: raise ValueError(f"reset: unknown option(s) {unknown} for {type(self).__name__}; it takes {list(self.reset_options)}")
     super(PandaEnv, self).reset(seed=seed)
     self._sample_task(options)         # draws from np_random and checks options before anything changes
     m, d = self.model, self.data
@@ -269,17 +276,49 @@ def reset(self:PandaEnv, *, seed:int|None=None, options:dict|None=None):
 @patch
 def step(self:PandaEnv, action):
     "Move the TCP by `action[:3] * action_scale_m` (DLS IK), set the gripper from `action[3]`, advance one control period."
-    action = self._act(action)
+    action = self._act(action)                  # clipped to [-1, 1]: the reward sees the action that was applied
     obs, info = self._observe()
     terms = self.reward_fn.compute_terms(obs, action, info)
     info["reward_terms"] = terms
+    why = self._out_of_bounds(obs)
+    if why is not None:                         # the physics drove the state outside observation_space: the episode ends
+        self._warn_out_of_bounds(why)
+        info["out_of_bounds"] = why
+        return self._clip_to_space(obs), float(sum(terms.values())), True, self._elapsed >= self._max_steps, info
     return obs, float(sum(terms.values())), False, self._elapsed >= self._max_steps, info
+
+@patch
+def _out_of_bounds(self:PandaEnv, obs:dict) -> str|None:
+    "Why `obs` is outside `observation_space`, for the keys the physics can drive out of it (a task adds its objects), or None."
+    v = obs["joint_vel"]
+    if not (v.max() <= JOINT_VEL_BOUND and v.min() >= -JOINT_VEL_BOUND):    # also catches nan
+        return f"joint_vel {np.round(v, 3).tolist()} left its bounds of +-{JOINT_VEL_BOUND} rad/s"
+    return None
+
+@patch
+def _clip_to_space(self:PandaEnv, obs:dict) -> dict:
+    "`obs` with every Box entry clipped into `observation_space` (nan becomes the lower bound)."
+    out = dict(obs)
+    for k, space in self.observation_space.spaces.items():
+        if isinstance(space, spaces.Box) and k in out:
+            out[k] = np.clip(np.nan_to_num(out[k], nan=-np.inf), space.low, space.high).astype(space.dtype)
+    return out
+
+@patch
+def _warn_out_of_bounds(self:PandaEnv, why:str):
+    "Warn once per env that an episode ended out of bounds (each such step says why in info['out_of_bounds'])."
+    if getattr(self, "_warned_bounds", False): return
+    self._warned_bounds = True
+    gym.logger.warn(f"{type(self).__name__}: the episode ended (terminated=True) because {why}; "
+                    f"info['out_of_bounds'] says so for each such step")
 
 # %% ../../nbs/02_sim_core.ipynb #e07c266d
 @patch
 def _act(self:PandaEnv, action) -> np.ndarray:
-    "Check the action, set the joint and finger targets (DLS IK), step the physics; return the checked action."
-    if self._elapsed is None: raise RuntimeError(f"{type(self).__name__}.step() called before reset(); call env.reset() first")
+    "Check the action, set the joint and finger targets (DLS IK), step the physics; return the action applied (clipped to [-1, 1])."
+    if self._elapsed is None:
+        if self._closed: raise RuntimeError(f"{type(self).__name__}.step() called after close(); make a new env")
+        raise RuntimeError(f"{type(self).__name__}.step() called before reset(); call env.reset() first")
     if type(action) is not np.ndarray or action.shape != (4,) or action.dtype.kind not in "fiu":
         action = _as_action(action)
     a0, a1, a2, a3 = action.tolist()
@@ -301,7 +340,7 @@ def _act(self:PandaEnv, action) -> np.ndarray:
     mujoco.mj_step(m, d, self._n_substeps)
     mujoco.mj_kinematics(m, d); mujoco.mj_comPos(m, d)          # TCP position and Jacobian of the new state
     self._elapsed += 1
-    return action
+    return np.array((a0, a1, a2, a3))
 
 # %% ../../nbs/02_sim_core.ipynb #5eab2d67
 @patch
@@ -338,6 +377,7 @@ def _images(self:PandaEnv) -> dict:
 @patch
 def render(self:PandaEnv):
     "An RGB frame (height, width, 3) from `config.render_camera` when render_mode='rgb_array'."
+    if self._closed: raise RuntimeError(f"{type(self).__name__}.render() called after close(); make a new env")
     if self.render_mode is None:
         gym.logger.warn(f"{type(self).__name__}.render() called with render_mode=None; make the env with render_mode='rgb_array'")
         return None
@@ -349,9 +389,10 @@ def render(self:PandaEnv):
 # %% ../../nbs/02_sim_core.ipynb #ad1f861a
 @patch
 def close(self:PandaEnv):
-    "Free the renderers."
+    "Free the renderers and end the env: step, reset and render raise after it (a second close does nothing)."
     for r in self._renderers.values(): r.close()
     self._renderers.clear()
+    self._closed, self._elapsed = True, None
 
 # %% ../../nbs/02_sim_core.ipynb #43b12f84
 _ENVS: dict = {}      # name -> env class, for make_env

@@ -52,6 +52,7 @@ class PickPlaceEnv(LiftEnv):
     "Pick the cube up and bring its centre to a goal, most often in the air; held by finger contact and friction only."
     env_id = PICK_PLACE_ENV_ID
     config_class = PickPlaceConfig
+    reset_options = ("object_xy", "goal_pos")
 
     def default_reward(self): return default_pick_place_reward(self.config)
 
@@ -60,6 +61,15 @@ class PickPlaceEnv(LiftEnv):
         cfg = self.config
         self._g_lo, self._g_hi = np.array(cfg.target_low_m), np.array(cfg.target_high_m)
         self._success_m = cfg.success_threshold_m
+        # Every cube start must have a goal at least min_goal_distance_m away. The farthest goal from a start p is a corner of the
+        # goal box, at sqrt(sum_i max(|p_i - lo_i|, |p_i - hi_i|)^2); each term is smallest where p_i is nearest the box's centre,
+        # so the worst start is the box centre clipped into the start region.
+        worst = np.clip((self._g_lo + self._g_hi) / 2, [*self._o_lo, self._rest_z], [*self._o_hi, self._rest_z])
+        reach_m = float(np.linalg.norm(np.maximum(np.abs(worst - self._g_lo), np.abs(worst - self._g_hi))))
+        if reach_m < cfg.min_goal_distance_m:
+            raise ValueError(f"PickPlaceConfig.min_goal_distance_m={cfg.min_goal_distance_m:g} cannot be met: from the cube start "
+                             f"{np.round(worst, 3).tolist()} the farthest goal in the goal box (target_low_m={cfg.target_low_m}, "
+                             f"target_high_m={cfg.target_high_m}) is {reach_m:.3f} m away; lower it or widen the boxes")
 
     def _obs_spaces(self):
         goal_box = spaces.Box(self._g_lo, self._g_hi, dtype=np.float64)
@@ -74,6 +84,8 @@ def _sample_task(self:PickPlaceEnv, options):
     for _ in range(100):
         goal = self.np_random.uniform(self._g_lo, self._g_hi)
         if math.dist(goal.tolist(), start.tolist()) >= self.config.min_goal_distance_m: break
+    else:   # a start with few far-enough goals: the farthest corner of the goal box (far enough: checked when the env was made)
+        goal = np.where(np.abs(start - self._g_lo) > np.abs(start - self._g_hi), self._g_lo, self._g_hi)
     if options and options.get("goal_pos") is not None:
         try: goal = np.asarray(options["goal_pos"], dtype=np.float64)
         except (TypeError, ValueError): goal = np.full(1, np.nan)

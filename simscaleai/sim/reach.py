@@ -32,6 +32,7 @@ class ReachEnv(PandaEnv):
     "Move the Panda's TCP to a target above the table; actions are end-effector displacements."
     env_id = REACH_ENV_ID
     config_class = SimConfig
+    reset_options = ("target_pos",)
 
     def default_reward(self): return default_reach_reward(self.config.success_threshold_m)
 

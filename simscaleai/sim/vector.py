@@ -165,6 +165,7 @@ def _seed_list(seed, n:int) -> list:
 @patch
 def reset(self:PandaVectorEnv, *, seed=None, options:dict|None=None):
     "Reset every env, or those in `options['reset_mask']`; `seed`: None, an int (env i: seed + i) or a list."
+    if self.closed: raise RuntimeError("PandaVectorEnv.reset() called after close(); make a new one")
     options = dict(options or {})
     mask = np.asarray(options.pop("reset_mask", np.ones(self.num_envs, bool)), bool)
     if mask.shape != (self.num_envs,): raise ValueError(f"reset: reset_mask must have shape ({self.num_envs},), got {mask.shape}")
@@ -197,16 +198,18 @@ def _check_actions(self:PandaVectorEnv, actions) -> np.ndarray:
 @patch
 def step(self:PandaVectorEnv, actions):
     "Step every env one control period; autoreset as `autoreset_mode` says (Gymnasium 1.x)."
-    if (self.elapsed < 0).any(): raise RuntimeError("PandaVectorEnv.step() called before reset(); call reset() first")
+    if (self.elapsed < 0).any():
+        if self.closed: raise RuntimeError("PandaVectorEnv.step() called after close(); make a new one")
+        raise RuntimeError("PandaVectorEnv.step() called before reset(); call reset() first")
     actions, n = self._check_actions(actions), self.num_envs
     resetting = self._pending.copy()                         # NEXT_STEP: these envs reset instead of stepping
     if resetting.any(): self._reset_envs(np.flatnonzero(resetting), [None] * int(resetting.sum()), None)
     idx = np.flatnonzero(~resetting)
     self._set_targets(actions, idx); self._physics(idx); self.elapsed[idx] += 1
     obs, info = self._observe()
-    terms = self.envs[0].reward_fn.compute_terms(obs, actions, info)
+    terms = self.envs[0].reward_fn.compute_terms(obs, np.clip(actions, -1.0, 1.0), info)   # the actions applied, as a single env
     rewards = np.asarray(sum(terms.values()), np.float64).reshape(n).copy()
-    terminated, truncated = np.zeros(n, bool), (self.elapsed >= self._max_steps) & ~resetting
+    terminated, truncated = self._out_of_bounds(obs, info, idx), (self.elapsed >= self._max_steps) & ~resetting
     rewards[resetting] = 0.0
     done = terminated | truncated
     info = {**info, "reward_terms": terms}
@@ -214,6 +217,24 @@ def step(self:PandaVectorEnv, actions):
     if self.autoreset_mode == AutoresetMode.SAME_STEP and done.any(): obs, info = self._autoreset(obs, info, done)
     else: info = _with_masks(info, ~resetting)
     return obs, rewards, terminated, truncated, info
+
+_BOUNDED_KEYS = ("joint_vel", "object_pos")   # what the physics can drive outside observation_space (PandaEnv._out_of_bounds)
+
+@patch
+def _out_of_bounds(self:PandaVectorEnv, obs:dict, info:dict, idx:np.ndarray) -> np.ndarray:
+    "`terminated` for the batch: the stepped envs `idx` whose state left observation_space end their episode, as a single env's do."
+    space, bad = self.single_observation_space, np.zeros(self.num_envs, bool)
+    for k in _BOUNDED_KEYS:
+        if k in obs: bad |= ~((obs[k] >= space[k].low) & (obs[k] <= space[k].high)).all(axis=1)
+    bad[np.setdiff1d(np.arange(self.num_envs), idx)] = False
+    if bad.any():
+        info["out_of_bounds"] = np.full(self.num_envs, None, object)
+        for i in np.flatnonzero(bad):
+            env, row = self.envs[i], {k: v[i] for k, v in obs.items()}
+            why = env._out_of_bounds(row) or "its state left observation_space"
+            env._warn_out_of_bounds(why); info["out_of_bounds"][i] = why
+            for k, v in env._clip_to_space(row).items(): obs[k][i] = v
+    return bad
 
 # %% ../../nbs/02y_vector.ipynb #8350f14b
 @patch
@@ -236,6 +257,7 @@ def step_some(self:PandaVectorEnv,
               mask:np.ndarray,    # (num_envs,) bool: the envs to step
              ) -> dict:
     "Step only the envs in `mask`, with no reward and no autoreset (replaying saved episodes); returns the batch's observations."
+    if self.closed: raise RuntimeError("PandaVectorEnv.step_some() called after close(); make a new one")
     actions, idx = self._check_actions(actions), np.flatnonzero(mask)
     if (self.elapsed[idx] < 0).any(): raise RuntimeError("PandaVectorEnv.step_some() called before reset(); call reset() first")
     self._set_targets(actions, idx); self._physics(idx); self.elapsed[idx] += 1
@@ -247,6 +269,7 @@ def close_extras(self:PandaVectorEnv, **kwargs):
     "Stop the threads and close the envs."
     if self._pool is not None: self._pool.shutdown(); self._pool = None
     for e in self.envs: e.close()
+    self.elapsed[:] = -1                  # step() checks this first: it raises after close
 
 # %% ../../nbs/02y_vector.ipynb #19c68ca7
 def make_vec_env(name:str,                  # a registered task: "reach", "lift", "pick_place"
