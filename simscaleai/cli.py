@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from .plotting import plot_history
-from .utils import atomic_dir, atomic_write, claim_dir, resolve_device
+from .utils import DirectoryBusyError, atomic_dir, atomic_write, claim_dir, own_dir, resolve_device
 
 # %% ../nbs/09_cli.ipynb #8a68dab5
 class UserError(Exception):
@@ -79,11 +79,21 @@ def _user_error(e:Exception) -> UserError:
     return UserError(msg)
 
 def _claim_run_dir(stack:contextlib.ExitStack, out_dir:Path, is_default:bool, overwrite:bool) -> Path:
-    "This run's own directory, claimed at once (atomic mkdir; a taken default name gets a -2 suffix). With --overwrite of an "
-    "existing one: a sibling built on `stack` and swapped in only at the end."
+    "This run's own directory, claimed at once (atomic mkdir; a taken default name gets a -2 suffix) and locked for the life of "
+    "the process (`own_dir`). With --overwrite of an existing one: that one locked (refused if another run owns it), a sibling "
+    "built on `stack` and swapped in only at the end."
     try:
-        if overwrite and out_dir.is_dir(): return stack.enter_context(atomic_dir(out_dir, overwrite=True))
-        return claim_dir(out_dir, unique=is_default)
+        for attempt in range(2):
+            if overwrite and out_dir.is_dir():
+                stack.enter_context(own_dir(out_dir, "--out"))       # no other run is writing it, and none can start to
+                return stack.enter_context(atomic_dir(out_dir, overwrite=True))
+            try: claimed = claim_dir(out_dir, unique=is_default)
+            except FileExistsError:
+                if overwrite and attempt == 0: continue              # made by another process just now: overwrite it, if it is free
+                raise
+            stack.enter_context(own_dir(claimed, "--out"))
+            return claimed
+    except DirectoryBusyError as e: raise UserError(str(e)) from None
     except FileExistsError:
         raise UserError(f"--out: output directory {str(out_dir)!r} already exists; pass --overwrite to replace it or --out to choose another") from None
     except NotADirectoryError as e: raise UserError(f"--out: cannot use {str(out_dir)!r}: {e}") from None
@@ -104,7 +114,9 @@ def _make_agent(env, env_name:str, seed:int, n_envs:int|None, total_timesteps:in
         if ray_address is not None: agent.config.ray_address = ray_address
         try: agent.config.validate()
         except (TypeError, ValueError) as e: raise _user_error(e) from None
-        return agent
+        try: agent.check_env(env)                      # before anything is written: a checkpoint of another task is refused
+        except ValueError as e: raise UserError(f"--resume: {str(resume)!r} cannot continue on {env_name!r}: {e}") from None
+        return _check_ray(agent)
     overrides = {"seed": seed, "progress_bar": progress}
     if n_envs is not None: overrides["n_envs"] = n_envs
     if checkpoint_every is not None: overrides["checkpoint_every"] = checkpoint_every
@@ -114,8 +126,18 @@ def _make_agent(env, env_name:str, seed:int, n_envs:int|None, total_timesteps:in
     elif env_name in DEFAULT_TIMESTEPS: overrides["total_timesteps"] = DEFAULT_TIMESTEPS[env_name]
     try: config = PPOConfig.preset(env_name, **overrides) if preset and env_name in PRESETS else PPOConfig(**overrides)
     except (TypeError, ValueError) as e: raise _user_error(e) from None
-    try: return PPOAgent.for_env(env, config, _device(device))
+    try: agent = PPOAgent.for_env(env, config, _device(device))
     except ValueError as e: raise UserError(f"{env_name}: {e}") from None
+    return _check_ray(agent)
+
+def _check_ray(agent):
+    "`agent`, once the Ray cluster it is to join answers (within seconds: before any directory is claimed)."
+    c = agent.config
+    if c.ray_workers and c.ray_address is not None:
+        from simscaleai.rl.ray_runner import check_ray_address
+        try: check_ray_address(c.ray_address)
+        except (ConnectionError, ValueError) as e: raise UserError(f"--ray-address: {e}") from None
+    return agent
 
 # %% ../nbs/09_cli.ipynb #0e30c5f6
 def _evaluate_into(run_dir:Path, agent, env, env_name:str, eval_episodes:int, video:bool, progress:bool):
@@ -247,9 +269,18 @@ def _train_into(run_dir:Path, agent, env, env_name:str, budget:int, resumed_from
 def _resume_run(run_dir:Path, env_name:str, total_timesteps, n_envs, out_dir, device:str, eval_episodes, video:bool,
                 progress:bool, tensorboard:bool, checkpoint_every, ray_workers=None, ray_address=None, eval_every=None, stop_at=None) -> Path:
     "Continue the run in `run_dir` in place, to the budget it was started with, with its evaluation schedule (flags given override it)."
-    from simscaleai.rl.runners import make_any_env
     for flag, value in (("--total-timesteps", total_timesteps), ("--n-envs", n_envs), ("--out", out_dir)):
         if value is not None: raise UserError(f"{flag} cannot be given with --resume RUN_DIR: the run continues to its own budget in its own directory")
+    with contextlib.ExitStack() as stack:
+        try: stack.enter_context(own_dir(run_dir, "--resume"))   # one writer at a time: refused at once if another run is writing it
+        except DirectoryBusyError as e: raise UserError(str(e)) from None
+        return _resume_owned(run_dir, env_name, device, eval_episodes, video, progress, tensorboard, checkpoint_every, ray_workers,
+                             ray_address, eval_every, stop_at)
+
+def _resume_owned(run_dir:Path, env_name:str, device:str, eval_episodes, video:bool, progress:bool, tensorboard:bool, checkpoint_every,
+                  ray_workers, ray_address, eval_every, stop_at) -> Path:
+    "`_resume_run` once this process owns `run_dir`."
+    from simscaleai.rl.runners import make_any_env
     meta = json.loads((run_dir/"run.json").read_text()) if (run_dir/"run.json").is_file() else {}
     if meta.get("env", env_name) != env_name: raise UserError(f"--resume: {str(run_dir)!r} is a run of {meta['env']!r}, not {env_name!r}")
     if not (run_dir/"checkpoint.pt").is_file(): raise UserError(f"--resume: {str(run_dir)!r} has no checkpoint.pt to continue from")
@@ -257,19 +288,20 @@ def _resume_run(run_dir:Path, env_name:str, total_timesteps, n_envs, out_dir, de
         best = meta.get("best_on_held_out") or {}
         raise UserError(f"--resume: the run in {str(run_dir)!r} is complete: it stopped at success ({best.get('success_rate', float('nan')):.0%} "
                         f"at {best.get('timesteps')} env steps, --stop-at {meta['eval_during_training']['stop_at']:g}); nothing to continue")
-    agent = _make_agent(None, env_name, 0, None, None, device, run_dir/"checkpoint.pt", progress, checkpoint_every, ray_workers, ray_address)
-    remaining = (agent._target_timesteps or agent.num_timesteps) - agent.num_timesteps
-    if remaining <= 0 and meta.get("status") == "complete":
-        raise UserError(f"--resume: the run in {str(run_dir)!r} is already complete ({agent.num_timesteps} steps); nothing to continue")
-    before = meta.get("eval_during_training")
-    if before is None: schedule = eval_schedule(env_name, agent._target_timesteps or agent.num_timesteps, agent.config.n_steps,
-                                                eval_every, eval_episodes, stop_at)
-    else:
-        schedule = {**before, **({} if eval_every is None else {"every_steps": eval_every}),
-                    **({} if eval_episodes is None else {"n_episodes": eval_episodes}),
-                    **({} if stop_at is None else {"stop_at": None if stop_at is False else float(stop_at)})}
     env = make_any_env(env_name)
-    try: _train_into(run_dir, agent, env, env_name, remaining, meta.get("resumed_from"), device, schedule, video, progress, tensorboard)
+    try:
+        agent = _make_agent(env, env_name, 0, None, None, device, run_dir/"checkpoint.pt", progress, checkpoint_every, ray_workers, ray_address)
+        remaining = (agent._target_timesteps or agent.num_timesteps) - agent.num_timesteps
+        if remaining <= 0 and meta.get("status") == "complete":
+            raise UserError(f"--resume: the run in {str(run_dir)!r} is already complete ({agent.num_timesteps} steps); nothing to continue")
+        before = meta.get("eval_during_training")
+        if before is None: schedule = eval_schedule(env_name, agent._target_timesteps or agent.num_timesteps, agent.config.n_steps,
+                                                    eval_every, eval_episodes, stop_at)
+        else:
+            schedule = {**before, **({} if eval_every is None else {"every_steps": eval_every}),
+                        **({} if eval_episodes is None else {"n_episodes": eval_episodes}),
+                        **({} if stop_at is None else {"stop_at": None if stop_at is False else float(stop_at)})}
+        _train_into(run_dir, agent, env, env_name, remaining, meta.get("resumed_from"), device, schedule, video, progress, tensorboard)
     finally: env.close()
     return run_dir
 

@@ -13,7 +13,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['check_int', 'check_real', 'check_bool', 'check_str', 'check_array', 'atomic_path', 'atomic_write', 'atomic_dir',
-           'claim_dir', 'resolve_device', 'episode_seed']
+           'claim_dir', 'DirectoryBusyError', 'own_dir', 'resolve_device', 'episode_seed']
 
 # %% ../nbs/00_utils.ipynb #8dc24396
 def _is_int(x) -> bool: return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
@@ -146,10 +146,15 @@ def atomic_dir(path,                  # final directory
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if overwrite and path.exists(): shutil.rmtree(path)   # only with overwrite, and only now that the new one is complete
+    old = None
+    if overwrite and path.exists():                       # only with overwrite, and only now that the new one is complete:
+        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+        os.rename(path, old / path.name)                  # moved aside in one step, so `path` never holds a half-deleted run
     try: os.rename(tmp, path)                             # fails if another process made `path` meanwhile: its files stay
     except OSError as e:
+        if old is not None: os.rename(old / path.name, path); old.rmdir()   # the old one back in place
         raise FileExistsError(f"{path} appeared while this one was being built; not replacing it, the result is in {tmp}") from e
+    if old is not None: shutil.rmtree(old)
 
 # %% ../nbs/00_utils.ipynb #1e0b57bb
 def claim_dir(path,                # the directory to create
@@ -166,6 +171,26 @@ def claim_dir(path,                # the directory to create
         except FileExistsError:
             if not unique: raise FileExistsError(f"{path} already exists; not overwriting it") from None
     raise FileExistsError(f"{path}: no free name among {path.name}-2 .. {path.name}-9999")
+
+# %% ../nbs/00_utils.ipynb #91cbc0ab
+class DirectoryBusyError(OSError):
+    "Another process owns this directory (it holds the directory's lock)."
+
+@contextlib.contextmanager
+def own_dir(path,                 # an existing directory
+            what:str="directory", # what the user calls it in the error, e.g. "--resume"
+           ):
+    "Hold an exclusive lock on directory `path` for the with-block; DirectoryBusyError at once if another process holds it."
+    import fcntl
+    path = Path(path)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)     # not inherited by exec'd children (close-on-exec is Python's default)
+    try:
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DirectoryBusyError(f"{what}: {str(path)!r} is in use by another process (a simscale run is writing it); "
+                                     f"wait for it to end, or choose another directory") from None
+        yield path
+    finally: os.close(fd)                                # releases the lock
 
 # %% ../nbs/00_utils.ipynb #ce2e6cc5
 def resolve_device(device,                 # "cpu", "cuda", "cuda:1", "mps" or a torch.device

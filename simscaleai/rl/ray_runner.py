@@ -22,7 +22,7 @@ _NOISE_STREAM = 2**32 - 1   # an env index no worker has: action-noise seeds nev
 _ROW_KEYS = ("obs", "actions", "log_probs", "values", "rewards", "terminated", "truncated", "final_values")
 
 # %% auto #0
-__all__ = ['policy_payload', 'FragmentWorker', 'init_ray', 'env_factory', 'merge_fragments', 'RayRunner']
+__all__ = ['policy_payload', 'FragmentWorker', 'check_ray_address', 'init_ray', 'env_factory', 'merge_fragments', 'RayRunner']
 
 # %% ../../nbs/05b_ray.ipynb #5d6e5b9c
 def policy_payload(policy:torch.nn.Module,          # the learner's ActorCritic (any device)
@@ -155,24 +155,55 @@ def _import_ray():
     except ImportError: raise ImportError("Ray rollouts need the optional extra: pip install 'simscaleai[ray]'") from None
     return ray
 
+def check_ray_address(address:str,           # "auto", "host:port" or "ray://host:port"
+                      timeout_s:float=5.0,    # how long to wait for the cluster's port to answer
+                     ):
+    "ConnectionError, within `timeout_s`, unless something listens at `address` ('auto': Ray's own lookup, which fails at once)."
+    import socket
+    if address == "auto": return     # Ray's own lookup (RAY_ADDRESS, then the last cluster started here) fails at once if there is none
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"ray address must be 'auto' or 'host:port' (or 'ray://host:port'), got {address!r}")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s) as s:
+            # Ray's GCS speaks gRPC, over HTTP/2: a server answers the client preface with a SETTINGS frame (type 4). Something
+            # else listening there would leave Ray's own handshake waiting 30 s per try.
+            s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+            frame = s.recv(9)
+            if len(frame) < 9 or frame[3] != 4: raise ConnectionError("it does not speak gRPC (HTTP/2), so it is not a Ray cluster")
+    except OSError as e:
+        why = ("no answer" if isinstance(e, TimeoutError) else str(e) if isinstance(e, ConnectionError) and not e.errno
+               else (e.strerror or str(e)))
+        raise ConnectionError(f"no Ray cluster at {address!r}: {why} (tried for up to {timeout_s:g} s); start one there with "
+                              f"`ray start --head`, or leave the address out to start a local Ray") from None
+
 def init_ray(address:str|None=None, # None: start a local Ray on this machine; "auto" or "host:port": join that cluster
              num_cpus:int|None=None,  # CPUs a local Ray offers (None: this machine's count)
              attempts:int=3,          # tries to start a local Ray
+             connect_timeout_s:float=5.0, # joining a cluster: how long its port may take to answer (then ConnectionError)
             ) -> bool:
     "Connect to (or start) Ray with the dashboard and usage reporting off; returns True if this call started the connection."
     ray = _import_ray()
     if ray.is_initialized(): return False
+    if address is not None: check_ray_address(address, connect_timeout_s)   # bounded: Ray itself retries a dead address for minutes
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     kw = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
     if address is None: kw.update(num_cpus=num_cpus or os.cpu_count(), _node_ip_address="127.0.0.1")
     else: kw.update(address=address)
+    # Joining: Ray retries a GCS that does not answer its handshake for 20 s or more (an address where something else listens);
+    # RAY_gcs_server_port_wait_time_s bounds that to connect_timeout_s, for this call only, unless the user set it.
+    bound = address is not None and "RAY_gcs_server_port_wait_time_s" not in os.environ
     for attempt in range(attempts):   # a local raylet gives its agents 15 s to start, which a busy machine can miss
         try:
-            ray.init(**kw)
+            if bound: os.environ["RAY_gcs_server_port_wait_time_s"] = str(max(1, math.ceil(connect_timeout_s)))
+            try: ray.init(**kw)
+            finally:
+                if bound: del os.environ["RAY_gcs_server_port_wait_time_s"]
             return True
-        except Exception:
+        except Exception as e:
             ray.shutdown()
-            if attempt == attempts - 1 or address is not None: raise
+            if address is not None: raise ConnectionError(f"could not join the Ray cluster at {address!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
+            if attempt == attempts - 1: raise
             warnings.warn(f"Ray did not start (attempt {attempt + 1} of {attempts}); trying again", RuntimeWarning)
 
 # %% ../../nbs/05b_ray.ipynb #c640ea71

@@ -141,15 +141,30 @@ def predict(self:PPOAgent, obs, deterministic:bool=True) -> np.ndarray:
 
 # %% ../../../nbs/07_ppo.ipynb #95353455
 @patch
-def _make_runner(self:PPOAgent, env) -> tuple:
-    "Check `env`'s spaces against the agent; returns (runner, action space)."
-    c, env = self.config, as_env(env)      # a task name becomes make_env(name)
+def check_env(self:PPOAgent, env) -> tuple:
+    """ValueError unless `env` (an Env or VectorEnv) gives the observations and takes the actions this agent does: its sizes and,
+    once the agent has been trained, the observation keys and shapes and the action box it was trained on. Returns
+    (single observation space, single action space, num_envs or None)."""
     obs_space, act_space, n = env_spaces(env)
-    if n is not None and c.n_steps % n: raise ValueError(f"PPOConfig.n_steps ({c.n_steps}) must be divisible by the VectorEnv's num_envs ({n})")
     d = flat_obs_dim(obs_space)
     if d != self.obs_dim: raise ValueError(f"env observations flatten to {d} values, but the agent has obs_dim={self.obs_dim}")
     if not isinstance(act_space, gym.spaces.Box) or act_space.shape != (self.action_dim,):
         raise ValueError(f"env action space must be a Box of shape ({self.action_dim},) (action_dim), got {act_space}")
+    schema = _obs_schema(obs_space)
+    if self.obs_schema is not None and schema != self.obs_schema:
+        raise ValueError(f"env observations {schema} are not the ones the agent was trained on {self.obs_schema} "
+                         f"(same size, other keys or shapes): this is another task's env")
+    if self.action_low is not None and not (np.allclose(act_space.low, self.action_low) and np.allclose(act_space.high, self.action_high)):
+        raise ValueError(f"env action space {act_space} is not the one the agent was trained on (low {self.action_low.tolist()}, "
+                         f"high {self.action_high.tolist()})")
+    return obs_space, act_space, n
+
+@patch
+def _make_runner(self:PPOAgent, env) -> tuple:
+    "Check `env`'s spaces against the agent; returns (runner, action space)."
+    c, env = self.config, as_env(env)      # a task name becomes make_env(name)
+    obs_space, act_space, n = self.check_env(env)
+    if n is not None and c.n_steps % n: raise ValueError(f"PPOConfig.n_steps ({c.n_steps}) must be divisible by the VectorEnv's num_envs ({n})")
     self.action_low, self.action_high = act_space.low.astype(np.float32), act_space.high.astype(np.float32)
     self.obs_schema = _obs_schema(obs_space)
     if c.ray_workers:   # rollouts on Ray actors: see the Scaling out chapter
@@ -248,6 +263,29 @@ def _log_update(self:PPOAgent, stats:dict, progress:Progress, n_new_steps:int):
                      "expl_var %.3f  sps %.0f", self.n_updates, self.num_timesteps, recent, stats["policy_loss"], stats["value_loss"],
                      stats["approx_kl"], stats["clip_fraction"], stats["explained_variance"], stats["sps"])
 
+# %% ../../../nbs/07_ppo.ipynb #f1bd3e64
+@patch
+def _mark(self:PPOAgent, collector) -> dict:
+    "Everything one rollout and update change, copied at an update boundary (counters, history lengths, normalisers, RNG, weights, Adam)."
+    return dict(counters=(self.num_timesteps, self.n_episodes), lengths={k: len(v) for k, v in self.history.items()},
+                rms=(self.obs_rms.state_dict(), self.ret_rms.state_dict()), generator=self.generator.get_state(),
+                recent=list(self._recent_returns), weights=self._flat.flat.detach().clone(),
+                optimizer=copy.deepcopy(self.optimizer.state_dict()), rollout_state=collector.get_state())
+
+@patch
+def _rollback(self:PPOAgent, mark:dict):
+    "Undo a rollout or update that did not finish: the agent is exactly as it was at the last update boundary."
+    self.num_timesteps, self.n_episodes = mark["counters"]
+    for k in list(self.history):
+        if k not in mark["lengths"]: del self.history[k]
+        else: del self.history[k][mark["lengths"][k]:]
+    self.obs_rms.load_state_dict(mark["rms"][0]); self.ret_rms.load_state_dict(mark["rms"][1])
+    self.generator.set_state(mark["generator"])
+    self._recent_returns.clear(); self._recent_returns.extend(mark["recent"])
+    with torch.no_grad(): self._flat.flat.copy_(mark["weights"])
+    self.optimizer.load_state_dict(mark["optimizer"])
+    self._rollout_state = mark["rollout_state"]     # the episodes in progress at that boundary: a later train() continues them
+
 # %% ../../../nbs/07_ppo.ipynb #1bc87bd7
 @patch
 def _train_loop(self:PPOAgent, collector:RolloutCollector, buffer:RolloutBuffer, callback, progress:Progress, stop, checkpointer):
@@ -260,8 +298,13 @@ def _train_loop(self:PPOAgent, collector:RolloutCollector, buffer:RolloutBuffer,
         t0, steps0 = time.perf_counter(), self.num_timesteps
         lr = c.lr * max(0.0, 1.0 - self.num_timesteps / horizon) if c.anneal_lr else c.lr
         for g in self.optimizer.param_groups: g["lr"] = lr
-        collector.collect(buffer, self._flat.forward, self._flat.log_std, self.generator, self._count_transitions, c.gae_lambda)
-        stats = self._update(buffer)
+        mark = self._mark(collector)
+        try:
+            collector.collect(buffer, self._flat.forward, self._flat.log_std, self.generator, self._count_transitions, c.gae_lambda)
+            stats = self._update(buffer)
+        except BaseException:       # KeyboardInterrupt or an env's error mid-rollout: nothing half-learnt is kept
+            self._rollback(mark)
+            raise
         self.n_updates += 1
         now = time.perf_counter()
         stats.update(lr=lr, timesteps=float(self.num_timesteps), sps=(self.num_timesteps - steps0) / (now - t0),
