@@ -171,13 +171,14 @@ class PandaEnv(gym.Env):
                  render_mode:str|None=None,      # None, or "rgb_array" for render()
                  config:SimConfig|None=None,     # task configuration; default `config_class()`
                  reward_fn:RewardFunction|None=None, # reward; default `self.default_reward()`
+                 randomize:dict|None=None,       # perturbations of the world, name -> value or (low, high) drawn per episode (see Domain randomization)
                  **config_overrides):            # config fields to replace, by name
         cls = self.config_class
         fields = [f.name for f in dataclasses.fields(cls)]
         unknown = [k for k in config_overrides if k not in fields]
         if unknown:
             raise ValueError(f"unknown config key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} for {type(self).__name__}; "
-                             f"valid keys: {fields + ['config', 'reward_fn', 'render_mode']}")
+                             f"valid keys: {fields + ['config', 'reward_fn', 'render_mode', 'randomize']}")
         if config is not None and not isinstance(config, cls):
             raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
         cfg = dataclasses.replace(config if config is not None else cls(), **config_overrides)
@@ -191,6 +192,10 @@ class PandaEnv(gym.Env):
         self.reward_fn = reward_fn if reward_fn is not None else self.default_reward()
         self.action_space = spaces.Box(-1.0, 1.0, (4,), np.float32)
         self.observation_space = spaces.Dict({**self._obs_spaces(), **self._image_space()})
+        self._dr = None                 # a Randomization (simscaleai.sim.randomize) when `randomize` asks for one
+        if randomize is not None:
+            from simscaleai.sim.randomize import Randomization, check_randomize
+            if check_randomize(randomize, has_object=hasattr(self, "_obj_pos")): self._dr = Randomization(self, randomize)
 
     def _build_model(self) -> mujoco.MjModel:
         "The task's MuJoCo model: the Panda scene of `panda_spec()`; tasks with objects add theirs to it."
@@ -262,6 +267,7 @@ def reset(self:PandaEnv, *, seed:int|None=None, options:dict|None=None):
         if unknown: raise ValueError(f"reset: unknown option(s) {unknown} for {type(self).__name__}; it takes {list(self.reset_options)}")
     super(PandaEnv, self).reset(seed=seed)
     self._sample_task(options)         # draws from np_random and checks options before anything changes
+    if self._dr is not None: self._dr.reset_episode(self, seed)   # this episode's world, from a stream of its own
     m, d = self.model, self.data
     mujoco.mj_resetDataKeyframe(m, d, self._home)
     if self.config.init_qpos_noise_rad > 0:
@@ -271,7 +277,8 @@ def reset(self:PandaEnv, *, seed:int|None=None, options:dict|None=None):
     self._place_task()
     mujoco.mj_forward(m, d)
     self._elapsed = 0
-    return self._observe()
+    obs, info = self._observe()
+    return (obs if self._dr is None else self._dr.perturb_obs(0, obs)), info
 
 @patch
 def step(self:PandaEnv, action):
@@ -284,8 +291,10 @@ def step(self:PandaEnv, action):
     if why is not None:                         # the physics drove the state outside observation_space: the episode ends
         self._warn_out_of_bounds(why)
         info["out_of_bounds"] = why
-        return self._clip_to_space(obs), float(sum(terms.values())), True, self._elapsed >= self._max_steps, info
-    return obs, float(sum(terms.values())), False, self._elapsed >= self._max_steps, info
+        obs, terminated = self._clip_to_space(obs), True
+    else: terminated = False
+    if self._dr is not None: obs = self._dr.perturb_obs(self._elapsed, obs)   # the sensors' view; the reward saw the true state
+    return obs, float(sum(terms.values())), terminated, self._elapsed >= self._max_steps, info
 
 @patch
 def _out_of_bounds(self:PandaEnv, obs:dict) -> str|None:
@@ -324,6 +333,7 @@ def _act(self:PandaEnv, action) -> np.ndarray:
     a0, a1, a2, a3 = action.tolist()
     if (a0 - a0) + (a1 - a1) + (a2 - a2) + (a3 - a3) != 0.0:   # x - x is 0.0 for finite x, nan for nan/inf
         raise ValueError(f"action must be finite, got {action.tolist()}")
+    if self._dr is not None: a0, a1, a2, a3 = self._dr.perturb_action(self._elapsed, np.array((a0, a1, a2, a3))).tolist()
     a0 = -1.0 if a0 < -1.0 else (1.0 if a0 > 1.0 else a0)
     a1 = -1.0 if a1 < -1.0 else (1.0 if a1 > 1.0 else a1)
     a2 = -1.0 if a2 < -1.0 else (1.0 if a2 > 1.0 else a2)

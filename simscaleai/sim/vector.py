@@ -18,6 +18,7 @@ from gymnasium.vector.utils import batch_space
 from fastcore.basics import patch
 
 from ..utils import check_int
+from .randomize import HOLD_ACTION
 from .core import PandaEnv, FINGER_OPEN_M, _ENVS, make_env
 
 # %% ../../nbs/02y_vector.ipynb #ad66c385
@@ -42,6 +43,8 @@ class PandaVectorEnv(VectorEnv):
         self.num_threads = min(n, self.num_envs)
         self._pool = ThreadPoolExecutor(self.num_threads - 1) if self.num_threads > 1 else None
         self._pending = np.zeros(self.num_envs, bool)   # NEXT_STEP: these envs reset on the next step
+        self._dr = e0._dr is not None                    # domain randomization: each env draws its world, the batch applies it
+        if self._dr: self._setup_randomization()
 
 # %% ../../nbs/02y_vector.ipynb #e3d38f67
 def _n_cores() -> int:
@@ -57,6 +60,8 @@ def _check_batchable(envs):
     for e in envs:
         if type(e) is not cls or e.config != envs[0].config:
             raise ValueError("PandaVectorEnv: every env must be the same task with the same config")
+        if (e._dr and e._dr.spec) != (envs[0]._dr and envs[0]._dr.spec):
+            raise ValueError("PandaVectorEnv: every env must have the same randomize")
     if envs[0].config.cameras: raise ValueError("PandaVectorEnv: envs with cameras are not batched; use gymnasium.vector.SyncVectorEnv")
     if len({id(e) for e in envs}) != len(envs): raise ValueError("PandaVectorEnv: the same env object appears twice")
 
@@ -153,6 +158,7 @@ def _reset_envs(self:PandaVectorEnv, idx, seeds, options):
         self.target[i] = self.envs[i]._target
         self._gather(i)
         self.elapsed[i] = 0
+        if self._dr: self._gather_world(i)
 
 # %% ../../nbs/02y_vector.ipynb #b2e5a035
 def _seed_list(seed, n:int) -> list:
@@ -174,7 +180,7 @@ def reset(self:PandaVectorEnv, *, seed=None, options:dict|None=None):
     self._reset_envs(idx, [seeds[i] for i in idx], options or None)
     self._pending[idx] = False
     obs, info = self._observe()
-    return obs, _with_masks(info, np.ones(self.num_envs, bool))
+    return self._sensed(obs), _with_masks(info, np.ones(self.num_envs, bool))
 
 # %% ../../nbs/02y_vector.ipynb #e25a1449
 def _with_masks(info:dict, mask:np.ndarray) -> dict:
@@ -205,11 +211,13 @@ def step(self:PandaVectorEnv, actions):
     resetting = self._pending.copy()                         # NEXT_STEP: these envs reset instead of stepping
     if resetting.any(): self._reset_envs(np.flatnonzero(resetting), [None] * int(resetting.sum()), None)
     idx = np.flatnonzero(~resetting)
+    if self._dr: actions = self._perturb_actions(actions, idx)
     self._set_targets(actions, idx); self._physics(idx); self.elapsed[idx] += 1
     obs, info = self._observe()
     terms = self.envs[0].reward_fn.compute_terms(obs, np.clip(actions, -1.0, 1.0), info)   # the actions applied, as a single env
     rewards = np.asarray(sum(terms.values()), np.float64).reshape(n).copy()
     terminated, truncated = self._out_of_bounds(obs, info, idx), (self.elapsed >= self._max_steps) & ~resetting
+    obs = self._sensed(obs)                                   # the sensors' view; the reward saw the true state
     rewards[resetting] = 0.0
     done = terminated | truncated
     info = {**info, "reward_terms": terms}
@@ -245,6 +253,7 @@ def _autoreset(self:PandaVectorEnv, obs:dict, info:dict, done:np.ndarray) -> tup
     for i in idx: final_obs[i] = {k: v[i].copy() for k, v in obs.items()}
     self._reset_envs(idx, [None] * len(idx), None)
     new_obs, new_info = self._observe()                       # unchanged rows for the envs that go on
+    new_obs = self._sensed(new_obs)
     out = _with_masks(new_info, np.ones(n, bool))
     out["reward_terms"], out["_reward_terms"] = _with_masks(info["reward_terms"], ~done), ~done   # a reset env's info has no reward
     out.update(final_obs=final_obs, _final_obs=done.copy(), final_info=_with_masks(info, done), _final_info=done.copy())
@@ -260,8 +269,9 @@ def step_some(self:PandaVectorEnv,
     if self.closed: raise RuntimeError("PandaVectorEnv.step_some() called after close(); make a new one")
     actions, idx = self._check_actions(actions), np.flatnonzero(mask)
     if (self.elapsed[idx] < 0).any(): raise RuntimeError("PandaVectorEnv.step_some() called before reset(); call reset() first")
+    if self._dr: actions = self._perturb_actions(actions, idx)
     self._set_targets(actions, idx); self._physics(idx); self.elapsed[idx] += 1
-    return self._observe()[0]
+    return self._sensed(self._observe()[0])
 
 # %% ../../nbs/02y_vector.ipynb #7fc1c350
 @patch
@@ -270,6 +280,48 @@ def close_extras(self:PandaVectorEnv, **kwargs):
     if self._pool is not None: self._pool.shutdown(); self._pool = None
     for e in self.envs: e.close()
     self.elapsed[:] = -1                  # step() checks this first: it raises after close
+
+# %% ../../nbs/02y_vector.ipynb #ef580f12
+@patch
+def _setup_randomization(self:PandaVectorEnv):
+    "Batch arrays for each env's drawn world: its noise at every step, its latency, and the actions it was commanded."
+    e0, n = self.envs[0], self.num_envs
+    T, n_sensed = e0.config.max_episode_steps, 3 * len(e0._dr.sensed)
+    self._sensed_keys = e0._dr.sensed
+    self._dr_action_noise, self._dr_latency = np.zeros((n, T, 4)), np.zeros(n, np.int64)
+    self._dr_obs_noise, self._dr_joint_noise = np.zeros((n, T + 1, n_sensed)), np.zeros((n, T + 1, 7))
+    self._dr_commanded = np.zeros((n, T + 1, 4))
+
+@patch
+def _gather_world(self:PandaVectorEnv, i:int):
+    "Env `i`'s world, just drawn by its reset, into the batch arrays."
+    dr = self.envs[i]._dr
+    w = dr.draw_
+    self._dr_action_noise[i], self._dr_obs_noise[i], self._dr_joint_noise[i] = w.action_noise, w.obs_noise, w.joint_noise
+    self._dr_latency[i] = dr.latency
+
+@patch
+def _perturb_actions(self:PandaVectorEnv, actions:np.ndarray, idx:np.ndarray) -> np.ndarray:
+    "`Randomization.perturb_action` for envs `idx` at once: each policy action plus its noise, applied `latency` steps late."
+    t = self.elapsed[idx]
+    if t.size and t.max() >= self._dr_commanded.shape[1]:      # stepped past the episode limit: room for more
+        self._dr_commanded = np.concatenate([self._dr_commanded, np.zeros_like(self._dr_commanded)], axis=1)
+    T = self._dr_action_noise.shape[1]
+    self._dr_commanded[idx, t] = actions[idx] + self._dr_action_noise[idx, np.minimum(t, T - 1)]
+    source = t - self._dr_latency[idx]
+    out = np.array(actions, np.float64)
+    out[idx] = np.where((source >= 0)[:, None], self._dr_commanded[idx, np.maximum(source, 0)], HOLD_ACTION)
+    return out
+
+@patch
+def _sensed(self:PandaVectorEnv, obs:dict) -> dict:
+    "`Randomization.perturb_obs` for the batch: each env's noise row for its step count, on its sensed positions and joint angles."
+    if not self._dr: return obs
+    rows, envs = np.minimum(self.elapsed, self._dr_obs_noise.shape[1] - 1), np.arange(self.num_envs)
+    noise, out = self._dr_obs_noise[envs, rows], dict(obs)
+    for j, k in enumerate(self._sensed_keys): out[k] = obs[k] + noise[:, 3 * j:3 * j + 3]
+    out["joint_pos"] = obs["joint_pos"] + self._dr_joint_noise[envs, rows]
+    return out
 
 # %% ../../nbs/02y_vector.ipynb #19c68ca7
 def make_vec_env(name:str,                  # a registered task: "reach", "lift", "pick_place"
