@@ -28,10 +28,10 @@ def episode_limit(env, default:int=1000) -> int:
     if limit is None and getattr(env, "spec", None) is not None: limit = env.spec.max_episode_steps
     return int(limit) if limit else default
 
-def evaluate_batched(task:str, predict_fn, n_episodes:int, seed:int, max_steps:int|None=None) -> dict:
+def evaluate_batched(task:str, predict_fn, n_episodes:int, seed:int, max_steps:int|None=None, randomize:dict|None=None) -> dict:
     "A package task's `n_episodes` deterministic episodes at once in one batched env (reset seeds seed + i), one `predict_fn` call per step."
     from simscaleai.sim import make_vec_env
-    venv = make_vec_env(task, n_episodes, num_threads=1, autoreset_mode="NextStep")
+    venv = make_vec_env(task, n_episodes, num_threads=1, autoreset_mode="NextStep", **({} if randomize is None else {"randomize": randomize}))
     try:
         limit = max_steps or episode_limit(venv.envs[0])
         obs, _ = venv.reset(seed=[seed + i for i in range(n_episodes)])
