@@ -174,6 +174,7 @@ def train_run(env_name:str="reach",          # a task (see `simscale list-envs`)
               preset:bool=True,              # a new agent gets PPOConfig.preset(env_name) when the task has one; False: PPOConfig()
               eval_every:int|None=None,      # evaluate on held-out episodes every N env steps, keep best.pt (None: the eval preset; 0: never)
               stop_at:float|bool|None=None,  # stop at the first evaluation with this success rate (None: the eval preset; False: never)
+              randomize:dict|str|None=None,  # train (and evaluate) across worlds: perturbation -> value or (low, high), or "preset" (randomize_preset)
              ) -> Path:
     "Train PPO on `env_name` (evaluating as it goes, keeping the best policy), evaluate the best on fresh episodes, write a run directory."
     _check_env_name(env_name)
@@ -184,11 +185,14 @@ def train_run(env_name:str="reach",          # a task (see `simscale list-envs`)
     if stop_at is not None and stop_at is not False and not (isinstance(stop_at, (int, float)) and 0 < stop_at <= 1):
         raise UserError(f"--stop-at must be a success rate in (0, 1] (or 'none'), got {stop_at!r}")
     _device(device)
+    randomize = _randomize_spec(env_name, randomize)
     if resume is not None and Path(resume).is_dir():
+        if randomize: raise UserError("--randomize cannot be given with --resume RUN_DIR: the run continues in its own worlds")
         return _resume_run(Path(resume), env_name, total_timesteps, n_envs, out_dir, device, eval_episodes, video, progress, tensorboard,
                            checkpoint_every, ray_workers, ray_address, eval_every, stop_at)
     from simscaleai.rl.runners import make_any_env
-    env = make_any_env(env_name)
+    from simscaleai.sim import make_env
+    env = make_env(env_name, randomize=randomize) if randomize else make_any_env(env_name)
     try:
         agent = _make_agent(env, env_name, seed, n_envs, total_timesteps, device, resume, progress, checkpoint_every, ray_workers,
                             ray_address, preset)
@@ -200,7 +204,7 @@ def train_run(env_name:str="reach",          # a task (see `simscale list-envs`)
             final = Path(out_dir) if out_dir is not None else default_run_dir(env_name.replace(":", "_").replace("/", "_"))
             run_dir = _claim_run_dir(stack, final, out_dir is None, overwrite)
             if not run_dir.name.endswith(".partial"): final = run_dir     # (a claimed name may have a -2 suffix)
-            _train_into(run_dir, agent, env, env_name, budget, resume, device, schedule, video, progress, tensorboard)
+            _train_into(run_dir, agent, env, env_name, budget, resume, device, schedule, video, progress, tensorboard, randomize)
     finally: env.close()
     return final
 
@@ -219,17 +223,18 @@ def eval_schedule(env_name:str, budget:int, n_steps:int, eval_every:int|None=Non
 
 # %% ../nbs/09_cli.ipynb #ec4528ac
 def _train_into(run_dir:Path, agent, env, env_name:str, budget:int, resumed_from, device:str, schedule:dict, video:bool,
-                progress:bool, tensorboard:bool):
+                progress:bool, tensorboard:bool, randomize:dict|None=None):
     "Train `agent` for `budget` more steps with its resumable checkpoint (and best.pt) in `run_dir`, then write the run's results there."
     from simscaleai.rl.callbacks import EvalCallback
     meta = {"env": env_name, "seed": agent.seed, "resumed_from": None if resumed_from is None else str(resumed_from),
             "eval_episodes": schedule["n_episodes"], "eval_seed": EVAL_SEED, "eval_during_training": schedule, "device": device,
-            "status": "training"}
+            "status": "training", **({"randomize": randomize} if randomize else {})}
     _write_json(run_dir/"run.json", meta)
     evaluation = None
     if schedule["every_steps"]:
         try: evaluation = EvalCallback(env_name, schedule["every_steps"], schedule["n_episodes"], schedule["seed"], run_dir/"best.pt",
-                                       run_dir/"eval_curve.json", schedule["stop_at"], verbose=progress)
+                                       run_dir/"eval_curve.json", schedule["stop_at"], verbose=progress,
+                                       randomize=randomize)
         except (TypeError, ValueError) as e: raise UserError(f"--eval-every/--eval-episodes/--stop-at: {e}") from None
     t0 = time.perf_counter()
     try:
@@ -288,7 +293,11 @@ def _resume_owned(run_dir:Path, env_name:str, device:str, eval_episodes, video:b
         best = meta.get("best_on_held_out") or {}
         raise UserError(f"--resume: the run in {str(run_dir)!r} is complete: it stopped at success ({best.get('success_rate', float('nan')):.0%} "
                         f"at {best.get('timesteps')} env steps, --stop-at {meta['eval_during_training']['stop_at']:g}); nothing to continue")
-    env = make_any_env(env_name)
+    randomize = _randomize_spec(env_name, meta.get("randomize"))    # the worlds the run was started in
+    if randomize:
+        from simscaleai.sim import make_env
+        env = make_env(env_name, randomize=randomize)
+    else: env = make_any_env(env_name)
     try:
         agent = _make_agent(env, env_name, 0, None, None, device, run_dir/"checkpoint.pt", progress, checkpoint_every, ray_workers, ray_address)
         remaining = (agent._target_timesteps or agent.num_timesteps) - agent.num_timesteps
@@ -301,7 +310,8 @@ def _resume_owned(run_dir:Path, env_name:str, device:str, eval_episodes, video:b
             schedule = {**before, **({} if eval_every is None else {"every_steps": eval_every}),
                         **({} if eval_episodes is None else {"n_episodes": eval_episodes}),
                         **({} if stop_at is None else {"stop_at": None if stop_at is False else float(stop_at)})}
-        _train_into(run_dir, agent, env, env_name, remaining, meta.get("resumed_from"), device, schedule, video, progress, tensorboard)
+        _train_into(run_dir, agent, env, env_name, remaining, meta.get("resumed_from"), device, schedule, video, progress, tensorboard,
+                    randomize)
     finally: env.close()
     return run_dir
 
@@ -346,6 +356,25 @@ def format_metrics(results:dict) -> str:
                       f"Min reward:    {results['min_reward']:.2f}", f"Max reward:    {results['max_reward']:.2f}"])
 
 # %% ../nbs/09_cli.ipynb #09908c1c
+def _randomize_arg(text:str):
+    "--randomize: 'preset' or a JSON object (checked against the task later, in train_run)."
+    if text == "preset": return text
+    try: spec = json.loads(text)
+    except json.JSONDecodeError as e: raise argparse.ArgumentTypeError(f"expected 'preset' or a JSON object, got {text!r} ({e.msg})") from None
+    if not isinstance(spec, dict): raise argparse.ArgumentTypeError(f"expected 'preset' or a JSON object, got {text!r}")
+    return spec
+
+def _randomize_spec(env_name:str, randomize) -> dict|None:
+    "The checked perturbations for `env_name` (None: none): 'preset' is the task's randomize_preset."
+    if not randomize: return None
+    from simscaleai.sim import list_envs
+    from simscaleai.sim.randomize import check_randomize, randomize_preset
+    if env_name not in list_envs(): raise UserError(f"--randomize perturbs the package's tasks {list_envs()}, not {env_name!r}")
+    try:
+        spec = randomize_preset(env_name) if randomize == "preset" else randomize
+        return check_randomize(spec, has_object=env_name != "reach", where="--randomize")
+    except (TypeError, ValueError) as e: raise UserError(str(e)) from None
+
 def _stop_at(text:str):
     "--stop-at's value: a success rate in (0, 1], or 'none' (False: never stop early)."
     if text.lower() == "none": return False
@@ -390,6 +419,9 @@ def _add_train_parser(sub):
     t.add_argument("--no-video", action="store_true", help="do not record the evaluation video")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
     t.add_argument("--no-preset", action="store_true", help="train with PPOConfig()'s defaults instead of the task's preset (lift, pick_place)")
+    t.add_argument("--randomize", type=_randomize_arg, default=None, metavar="SPEC",
+                   help="train and evaluate across randomized worlds: 'preset' (the task's randomize_preset) or a JSON object of "
+                        "perturbation -> value or [low, high], e.g. '{\"friction_scale\": [0.3, 1.5], \"latency_steps\": 1}'")
 
 # %% ../nbs/09_cli.ipynb #769fba1a
 def _add_eval_parser(sub):
@@ -453,7 +485,7 @@ def main(argv:list|None=None) -> int:
                             args.overwrite, args.eval_episodes, video=not args.no_video, progress=not args.no_progress,
                             tensorboard=args.tensorboard, checkpoint_every=args.checkpoint_every,
                             ray_workers=args.ray_workers, ray_address=args.ray_address, preset=not args.no_preset,
-                            eval_every=args.eval_every, stop_at=args.stop_at)
+                            eval_every=args.eval_every, stop_at=args.stop_at, randomize=args.randomize)
             metrics = json.loads((run/"eval.json").read_text())
             print(format_metrics(metrics)); print(f"run directory: {run}")
         elif args.command == "eval":

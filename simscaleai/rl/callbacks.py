@@ -13,6 +13,7 @@ from fastcore.basics import patch
 from tqdm import tqdm
 from ..utils import atomic_write, check_int, check_real, check_bool
 from .runners import as_env
+from ..sim.core import make_env
 from .agents.long_runs import is_write_failure
 from .evaluator import evaluate_policy, EvalConfig
 
@@ -73,6 +74,7 @@ class EvalCallback:
                  max_steps:int|None=None, # episode step limit (None: the env's own, `episode_limit`)
                  verbose:bool=True,       # one line per evaluation on stderr
                  batched:bool=True,       # a task name: run the episodes together in one batched env (same episodes, much cheaper)
+                 randomize:dict|None=None, # a task name: evaluate in worlds drawn from these perturbations (see Domain randomization)
                 ):
         self.every_steps = check_int(every_steps, "EvalCallback.every_steps", low=1)
         self.n_episodes = check_int(n_episodes, "EvalCallback.n_episodes", low=1)
@@ -81,7 +83,12 @@ class EvalCallback:
         self.verbose = check_bool(verbose, "EvalCallback.verbose")
         self.best_path = None if best_path is None else Path(best_path)
         self.curve_path = None if curve_path is None else Path(curve_path)
-        if isinstance(env, str): self.env, self._owns_env = as_env(env), True
+        self.randomize = randomize or None
+        if self.randomize is not None and not isinstance(env, str):
+            raise TypeError("EvalCallback.randomize is for a task name; an Env of its own carries its own randomize")
+        if isinstance(env, str):
+            self.env = as_env(env) if self.randomize is None else make_env(env, randomize=self.randomize)
+            self._owns_env = True
         elif hasattr(env, "reset") and hasattr(env, "step") and hasattr(env, "action_space"): self.env, self._owns_env = env, False
         else: raise TypeError(f"EvalCallback.env must be a task name, a Gymnasium id or a gymnasium Env, got {type(env).__name__}")
         self.max_steps = episode_limit(self.env) if max_steps is None else check_int(max_steps, "EvalCallback.max_steps", low=1)
@@ -120,7 +127,7 @@ def _evaluate(self:EvalCallback, agent) -> dict:
     "One evaluation of `agent.predict` (deterministic) on the held-out episodes; the row for the curve."
     t0 = time.perf_counter()
     config = EvalConfig(n_episodes=self.n_episodes, seed=self.seed, max_steps=self.max_steps, deterministic=True, progress=False)
-    if self.task is not None: r = evaluate_batched(self.task, agent.predict, self.n_episodes, self.seed, self.max_steps)
+    if self.task is not None: r = evaluate_batched(self.task, agent.predict, self.n_episodes, self.seed, self.max_steps, self.randomize)
     else: r = evaluate_any(self.env, agent.predict, config)     # an env without info["success"] (e.g. Hopper): a return-only curve
     if r["success_rate"] is None and self.stop_at is not None:
         raise ValueError(f"EvalCallback.stop_at={self.stop_at} needs an env that reports info['success'] at the end of an episode; "

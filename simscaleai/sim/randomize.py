@@ -15,8 +15,9 @@ import mujoco
 from ..utils import check_int, check_real
 
 # %% auto #0
-__all__ = ['PERTURBATIONS', 'OBJECT_PERTURBATIONS', 'SENSED_POSITIONS', 'HOLD_ACTION', 'check_randomize', 'WorldDraw',
-           'Randomization', 'draw', 'apply_model', 'reset_episode', 'perturb_action', 'perturb_obs']
+__all__ = ['PERTURBATIONS', 'OBJECT_PERTURBATIONS', 'SENSED_POSITIONS', 'HOLD_ACTION', 'RANDOMIZE_PRESETS', 'check_randomize',
+           'WorldDraw', 'Randomization', 'draw', 'apply_model', 'reset_episode', 'perturb_action', 'perturb_obs',
+           'randomize_preset']
 
 # %% ../../nbs/02d_randomize.ipynb #75589dc2
 # name -> (what it perturbs, its unit, the value of today's world, the smallest value allowed, whole numbers only)
@@ -35,9 +36,9 @@ PERTURBATIONS = {
 OBJECT_PERTURBATIONS = ("object_mass_scale",)   # need a task with a cube
 SENSED_POSITIONS = ("ee_pos", "object_pos")    # what obs_noise_m perturbs: measured positions, not the commanded target or goal
 
-# %% ../../nbs/02d_randomize.ipynb #cae4b2d4
-def _check_value(name:str, value, low, integer:bool):
-    what = f"randomize[{name!r}]"
+# %% ../../nbs/02d_randomize.ipynb #9e365f43
+def _check_value(name:str, value, low, integer:bool, where:str="randomize"):
+    what = f"{where}[{name!r}]"
     if integer: return check_int(value, what, low=low)
     return float(check_real(value, what, low=low))
 
@@ -54,10 +55,10 @@ def check_randomize(randomize:dict|None, has_object:bool=True, where:str="random
         _, _, _, low, integer = PERTURBATIONS[name]
         if isinstance(value, (tuple, list)):
             if len(value) != 2: raise ValueError(f"{where}[{name!r}] must be a value or a (low, high) pair, got {value!r}")
-            lo, hi = (_check_value(name, v, low, integer) for v in value)
+            lo, hi = (_check_value(name, v, low, integer, where) for v in value)
             if lo > hi: raise ValueError(f"{where}[{name!r}]: the range's low {lo} is above its high {hi}")
             out[name] = (lo, hi)
-        else: out[name] = _check_value(name, value, low, integer)
+        else: out[name] = _check_value(name, value, low, integer, where)
     return out
 
 # %% ../../nbs/02d_randomize.ipynb #30888a64
@@ -155,3 +156,17 @@ def perturb_obs(self:Randomization, t:int, obs:dict) -> dict:
     out["joint_pos"] = obs["joint_pos"] + d.joint_noise[min(t, self.max_steps)]
     return out
 Randomization.perturb_obs = perturb_obs
+
+# %% ../../nbs/02d_randomize.ipynb #82748c09
+RANDOMIZE_PRESETS = {   # task -> {perturbation: ((low, high), why)}
+    task: {
+        "object_mass_scale": ((0.5, 3.0), "a cube from half to three times today's 50 g: the sweep's range, so a heavier or lighter cube is never new"),
+        "friction_scale": ((0.3, 1.5), "from a slippery cube (0.3) to a grippy one (1.5): the sweep's range"),
+        "obs_noise_m": ((0.0, 0.01), "up to 1 cm of noise on the sensed positions, the sweep's top: a cheap camera's cube estimate"),
+        "latency_steps": ((0, 2), "up to 100 ms between action and motion (two 50 ms steps), the sweep's top"),
+    } for task in ("lift", "pick_place")}
+
+def randomize_preset(task:str) -> dict:
+    "The task's training distribution, name -> (low, high) (see RANDOMIZE_PRESETS for the reasons)."
+    if task not in RANDOMIZE_PRESETS: raise ValueError(f"no randomize preset for {task!r}; available: {sorted(RANDOMIZE_PRESETS)}")
+    return {name: value for name, (value, _) in RANDOMIZE_PRESETS[task].items()}
