@@ -16,6 +16,18 @@ ENV = {**os.environ, "MUJOCO_GL": "egl", "OMP_NUM_THREADS": "1"}
 def simscale(*args, cwd):
     return subprocess.run(["simscale", *map(str, args)], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=600)
 
+@pytest.mark.parametrize("n_envs", [2, 4, 16])
+def test_the_training_runner_steps_randomized_copies(n_envs):
+    "Every env copy the runner steps draws its world as the env given to train() does (the batched copies once lost it)."
+    from simscaleai.rl.runners import make_runner
+    env = make_env("lift", randomize={"latency_steps": 2, "friction_scale": (0.3, 1.5)})
+    runner = make_runner(env, n_envs, 1, seed=0)
+    try:
+        envs = [e for sh in runner.shards for e in (sh.venv.envs if hasattr(sh, "venv") else sh.envs)]
+        assert len(envs) == n_envs
+        for e in envs: assert e.unwrapped._dr is not None and e.unwrapped._dr.spec == env._dr.spec
+    finally: runner.close()
+
 def test_training_copies_keep_the_randomization():
     env = make_env("lift", randomize={"latency_steps": 2, "friction_scale": (0.3, 1.5)})
     for copy in replicate_env(env, 2):

@@ -240,4 +240,5 @@ def batched_copies(env, n:int) -> list|None:
         warnings.warn(f"{type(env.reward_fn).__name__} does not take batches of observations (the reward library's rewards do): "
                       "the envs are stepped one by one, slower", RuntimeWarning)
         return None
-    return [env] + [type(env)(config=env.config, reward_fn=env.reward_fn) for _ in range(n - 1)]
+    randomize = None if env._dr is None else env._dr.spec   # a randomized env's copies draw their worlds the same way
+    return [env] + [type(env)(config=env.config, reward_fn=env.reward_fn, randomize=randomize) for _ in range(n - 1)]
