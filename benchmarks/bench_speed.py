@@ -111,6 +111,20 @@ def time_batched(venv, actions, seeds):
     return actions.shape[0] * actions.shape[1] / (time.perf_counter() - t)
 
 
+def time_episodes(venv, actions, seeds):
+    "Steps/s (per env step) of whole episodes: a reset of every env, then actions (T, N, 4) with T the episode's length."
+    t = time.perf_counter()
+    venv.reset(seed=seeds)
+    for a in actions: venv.step(a)
+    return actions.shape[0] * actions.shape[1] / (time.perf_counter() - t)
+
+
+def training_randomization(task):
+    "What a randomized training run perturbs: the task's randomize_preset, or (reach, without a cube) noise and latency."
+    from simscaleai.sim.randomize import RANDOMIZE_PRESETS, randomize_preset
+    return randomize_preset(task) if task in RANDOMIZE_PRESETS else {"obs_noise_m": (0.0, 0.01), "latency_steps": (0, 2)}
+
+
 def ppo_sps(task, steps, seed, device="cpu", **config):
     "Our PPO's training steps/s, and the seconds per env step spent in its updates (the rest is collection); `config`: PPOConfig fields."
     env = make_env(task)
@@ -141,8 +155,12 @@ def bench_task(task, args, cores):
     datas = [mujoco.MjData(r[0]) for r in recs]
     n_sub = make_env(task).config.n_substeps
     venv, venv1 = make_vec_env(task, num_envs=n, num_threads=cores), make_vec_env(task, num_envs=n, num_threads=1)
+    venvR = make_vec_env(task, num_envs=n, num_threads=cores, randomize=training_randomization(task), autoreset_mode="Disabled")
+    venvE = make_vec_env(task, num_envs=n, num_threads=cores, autoreset_mode="Disabled")
+    episode = rng.uniform(-1, 1, (make_env(task).config.max_episode_steps, n, 4)).astype(np.float32)
     seeds = [100 + i for i in range(n)]
-    fig = {k: [] for k in ("replay1", "lockstep", "replayN", "single", "batched", "batched1", "ppo", "update_sps", "sb3")}
+    fig = {k: [] for k in ("replay1", "lockstep", "replayN", "single", "batched", "batched1", "episodes", "episodes_dr", "ppo",
+                           "update_sps", "sb3")}
     for r in range(args.rounds):
         fig["replay1"].append(time_replay(recs, datas, n_sub, 1))
         fig["single"].append(time_single(task, actions[:, 0], seed=100))
@@ -150,12 +168,14 @@ def bench_task(task, args, cores):
         fig["replayN"].append(time_replay(recs, datas, n_sub, cores))
         fig["batched"].append(time_batched(venv, actions, seeds))
         fig["batched1"].append(time_batched(venv1, actions, seeds))
+        fig["episodes"].append(time_episodes(venvE, episode, seeds))
+        fig["episodes_dr"].append(time_episodes(venvR, episode, seeds))
         if args.ppo_steps:
             sps, update_s = ppo_sps(task, args.ppo_steps, seed=r, device=args.device)
             fig["ppo"].append(sps); fig["update_sps"].append(1 / update_s)
             if not args.no_sb3: fig["sb3"].append(sb3_sps(task, args.ppo_steps, seed=r))
         print(f"  {task} round {r + 1}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in fig.items() if v), flush=True)
-    venv.close(); venv1.close()
+    venv.close(); venv1.close(); venvR.close(); venvE.close()
     return {k: max(v) for k, v in fig.items() if v}
 
 
@@ -188,7 +208,10 @@ def main():
             ("ratio batched 1 thread / replay 1 core", lambda f: f"{f['batched1'] / f['replay1']:.2f}"),
             ("ratio batched 1 thread / lockstep replay 1 core", lambda f: f"{f['batched1'] / f['lockstep']:.2f}"),
             (f"ratio batched / replay {cores} cores (>= 0.95)", lambda f: f"{f['batched'] / f['replayN']:.2f}"),
-            ("ratio batched / replay 1 core", lambda f: f"{f['batched'] / f['replay1']:.2f}")]
+            ("ratio batched / replay 1 core", lambda f: f"{f['batched'] / f['replay1']:.2f}"),
+            (f"batched env, whole episodes with their resets [env steps/s]", lambda f: f"{f['episodes']:.0f}"),
+            (f"the same, randomized as training randomizes (randomize_preset) [env steps/s]", lambda f: f"{f['episodes_dr']:.0f}"),
+            ("ratio randomized / not (>= 0.95: randomization adds at most 5%)", lambda f: f"{f['episodes_dr'] / f['episodes']:.2f}")]
     if args.ppo_steps:
         rows += [("PPO training [env steps/s]", lambda f: f"{f['ppo']:.0f}"),
                  (f"pipeline efficiency = PPO / ({cores} x replay 1 core) (>= 0.5)", lambda f: f"{f['ppo'] / (cores * f['replay1']):.2f}"),
