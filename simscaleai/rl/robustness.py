@@ -80,7 +80,7 @@ def falls_below(rows:list, threshold:float) -> dict:
 def plot_sweep(sweeps:dict, title:str="", path=None):
     "One panel per perturbation: success against the perturbation's value, a line per policy; today's world dashed."
     names = list(dict.fromkeys(r["perturbation"] for rows in sweeps.values() for r in rows))
-    fig, axes = plt.subplots(1, len(names), figsize=(3.4 * len(names), 3.2), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.4 * len(names), 3.2), sharey=True, squeeze=False, dpi=72)
     for ax, name in zip(axes[0], names):
         for j, (policy, rows) in enumerate(sweeps.items()):
             pts = [(r["value"], 100 * r["success_rate"]) for r in rows if r["perturbation"] == name]
