@@ -330,6 +330,7 @@ def eval_checkpoint(checkpoint:str|Path,    # file written by PPOAgent.save / si
                     deterministic:bool=True, # mean action instead of a sample
                     device:str="cpu",       # torch device
                     progress:bool=True,     # progress bar over episodes
+                    randomize:dict|str|None=None, # evaluate in perturbed worlds: perturbation -> value or (low, high), or "preset"
                    ) -> dict:
     "Evaluate a saved agent; returns the evaluator's results."
     from simscaleai.rl.runners import make_any_env
@@ -337,8 +338,13 @@ def eval_checkpoint(checkpoint:str|Path,    # file written by PPOAgent.save / si
     from simscaleai.rl.callbacks import episode_limit, evaluate_any
     _check_env_name(env_name)
     if episodes < 1: raise UserError(f"--episodes must be >= 1, got {episodes}")
+    randomize = _randomize_spec(env_name, randomize)
     agent = load_agent(checkpoint, device)
-    env = make_any_env(env_name, render_mode="rgb_array" if video_dir is not None else None)
+    render_mode = "rgb_array" if video_dir is not None else None
+    if randomize:
+        from simscaleai.sim import make_env
+        env = make_env(env_name, render_mode=render_mode, randomize=randomize)
+    else: env = make_any_env(env_name, render_mode=render_mode)
     try:
         try:
             config = EvalConfig(n_episodes=episodes, seed=seed, deterministic=deterministic, progress=progress, max_steps=episode_limit(env),
@@ -441,6 +447,9 @@ def _add_eval_parser(sub):
     e.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     e.add_argument("--json", action="store_true", help="print all results as JSON instead of the six-line summary")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
+    e.add_argument("--randomize", type=_randomize_arg, default=None, metavar="SPEC",
+                   help="evaluate in perturbed worlds: 'preset' or a JSON object of perturbation -> value or [low, high], "
+                        "e.g. '{\"latency_steps\": 1}' (see simscaleai.sim.randomize)")
 
 def _eval_target(checkpoint, pretrained_name, env_name) -> tuple:
     "`simscale eval`'s checkpoint file and env: CHECKPOINT [--env ENV], or --pretrained NAME (its own task unless --env)."
@@ -491,7 +500,7 @@ def main(argv:list|None=None) -> int:
         elif args.command == "eval":
             checkpoint, env_name = _eval_target(args.checkpoint, args.pretrained, args.env)
             res = eval_checkpoint(checkpoint, env_name, args.episodes, args.seed, args.videos,
-                                  not args.stochastic, args.device, progress=not args.no_progress)
+                                  not args.stochastic, args.device, progress=not args.no_progress, randomize=args.randomize)
             if args.json: print(json.dumps({k: v for k, v in res.items() if k != "frames"}, default=float))
             else: print(format_metrics(res))
             if res.get("video_paths"): print("videos:", *res["video_paths"], sep="\n  ")

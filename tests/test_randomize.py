@@ -69,3 +69,12 @@ def test_train_with_randomize_records_it_and_resume_keeps_it(tmp_path):
     assert meta["randomize"] == spec
     r = simscale("train", "lift", "--resume", "run", "--randomize", "preset", "--no-progress", cwd=tmp_path)
     assert r.returncode == 2 and "--randomize cannot be given with --resume RUN_DIR" in r.stderr
+
+
+def test_eval_in_a_perturbed_world(tmp_path):
+    "simscale eval --randomize: the shipped pick_place policy on the same 20 episodes, today and a control step late."
+    today, late = (json.loads(simscale("eval", "--pretrained", "pick_place", "--episodes", "20", "--seed", "2000000", "--json", "--no-progress",
+                                       *extra, cwd=tmp_path).stdout) for extra in ([], ["--randomize", '{"latency_steps": 1}']))
+    assert today["episode_rewards"] != late["episode_rewards"]
+    r = simscale("eval", "--pretrained", "pick_place", "--randomize", '{"latency": 1}', "--no-progress", cwd=tmp_path)
+    assert r.returncode == 2 and "unknown perturbation 'latency'" in r.stderr
