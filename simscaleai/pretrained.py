@@ -1,4 +1,4 @@
-"""Trained PPO agents for lift and pick-and-place that ship with the package: `simscaleai.pretrained.load("pick_place")` returns a `PPOAgent`, `simscale eval --pretrained pick_place` runs it; each file records the command and seed that made it, and is evaluated here.
+"""Trained PPO agents and behaviour-cloned policies for lift and pick-and-place that ship with the package: `simscaleai.pretrained.load("pick_place")` returns a `PPOAgent`, `load("pick_place_bc")` a `BCPolicy`, `simscale eval --pretrained pick_place` runs it; each file records the command and seed that made it, and is evaluated here.
 
 Docs: https://simscaleai.github.io/simscaleai/pretrained.html.md"""
 
@@ -14,7 +14,8 @@ from .utils import atomic_write, check_str
 from .rl.agents.ppo import PPOAgent, PPOConfig
 
 # %% auto #0
-__all__ = ['CHECKPOINT_DIR', 'available', 'checkpoint_path', 'info', 'load', 'sha256', 'verify', 'make_pretrained']
+__all__ = ['CHECKPOINT_DIR', 'BC_FILE_FORMAT', 'available', 'checkpoint_path', 'info', 'load', 'sha256', 'verify',
+           'make_pretrained']
 
 # %% ../nbs/08a_pretrained.ipynb #4d75fe4e
 CHECKPOINT_DIR = Path(simscaleai.__file__).parent / "policies"   # where the package's pretrained files are
@@ -35,13 +36,18 @@ def info(name:str, where:Path|None=None) -> dict:
     "Where pretrained policy `name` came from: task, command, seed, env steps, and its evaluation."
     return json.loads(checkpoint_path(name, where).with_suffix(".json").read_text())
 
-def load(name:str,                # a name from `available()`: "lift", "pick_place"
+BC_FILE_FORMAT = "simscaleai-bc"   # the "format" of a cloned policy's file and .json (simscaleai.imitation.BC_FORMAT)
+
+def load(name:str,                # a name from `available()`: "lift", "pick_place", "lift_bc", "pick_place_bc"
          device="cpu",            # torch device for the network
          where:Path|None=None,    # folder of pretrained files (default: the package's)
-        ) -> PPOAgent:
-    "The pretrained `PPOAgent` for `name`: `load('pick_place').predict(obs)`; the file is checked against its recorded sha256 first."
+        ):
+    "The pretrained `PPOAgent` (or, for a cloned policy, `BCPolicy`) for `name`: `load('pick_place').predict(obs)`; the file is checked against its recorded sha256 first."
     path = checkpoint_path(name, where)
     verify(name, where)
+    if info(name, where).get("format") == BC_FILE_FORMAT:
+        from simscaleai.imitation import BCPolicy   # a later chapter's model: imported only when a clone is asked for
+        return BCPolicy.load(path).to(device)
     return PPOAgent.from_checkpoint(path, device)
 
 def sha256(path) -> str:
@@ -62,22 +68,33 @@ def verify(name:str, where:Path|None=None):
                          f"{want[:12]}...): the file was altered or damaged after it was shipped, so its recorded provenance does not describe it")
 
 # %% ../nbs/08a_pretrained.ipynb #138d8937
-def make_pretrained(checkpoint,           # a file written by PPOAgent.save (e.g. best.pt of benchmarks/train_manipulation.py)
+def make_pretrained(checkpoint,           # a file written by PPOAgent.save (e.g. best.pt of benchmarks/train_manipulation.py) or BCPolicy.save
                     name:str,             # the name it ships under
                     provenance:dict,      # task, command, seed, ... (written to <name>.json)
                     where:Path|None=None, # destination folder (default: the package's policies/)
                    ) -> Path:
-    "Write `<where>/<name>.pt` (a slim copy of `checkpoint`) and `<where>/<name>.json` (`provenance`); returns the .pt path."
+    "Write `<where>/<name>.pt` (a slim copy of a PPO `checkpoint`, or a BCPolicy file as it is) and `<where>/<name>.json` (`provenance`); returns the .pt path."
     check_str(name, "make_pretrained: name")
     if not isinstance(provenance, dict) or not isinstance(provenance.get("task"), str):
         raise TypeError(f"make_pretrained: provenance must be a dict with a 'task' string, got {provenance!r}")
+    where = CHECKPOINT_DIR if where is None else Path(where)
+    dest = where / f"{name}.pt"
+    try: fmt = torch.load(checkpoint, map_location="cpu", weights_only=True).get("format")
+    except Exception: fmt = None                               # not a readable dict: PPOAgent.from_checkpoint says what is wrong
+    if fmt == BC_FILE_FORMAT:
+        from simscaleai.imitation import BCPolicy
+        clone = BCPolicy.load(checkpoint)                      # checked
+        where.mkdir(parents=True, exist_ok=True)
+        with atomic_write(dest, "wb") as f: f.write(Path(checkpoint).read_bytes())
+        probe = {"state": torch.randn(8, clone.obs_dim, generator=torch.Generator().manual_seed(0))}
+        if not torch.equal(BCPolicy.load(dest).predict(probe), clone.predict(probe)): raise RuntimeError(f"make_pretrained: {dest} does not act as {checkpoint}")
+        with atomic_write(dest.with_suffix(".json"), "w") as f: json.dump({"name": name, "format": BC_FILE_FORMAT, **provenance, "sha256": sha256(dest)}, f, indent=1)
+        return dest
     agent = PPOAgent.from_checkpoint(checkpoint)              # checked, section by section
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     ckpt["optimizer"] = {"state": {}, "param_groups": ckpt["optimizer"]["param_groups"]}
     ckpt["rollout_state"] = None
-    where = CHECKPOINT_DIR if where is None else Path(where)
     where.mkdir(parents=True, exist_ok=True)
-    dest = where / f"{name}.pt"
     with atomic_write(dest, "wb") as f: torch.save(ckpt, f)
     slim, probe = PPOAgent.from_checkpoint(dest), torch.randn(8, agent.obs_dim, generator=torch.Generator().manual_seed(0)).numpy()
     if not (slim.predict(probe) == agent.predict(probe)).all(): raise RuntimeError(f"make_pretrained: {dest} does not act as {checkpoint}")
