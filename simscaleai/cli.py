@@ -1,4 +1,4 @@
-"""Train, evaluate and list environments from a shell: `simscale train reach` (or any Gymnasium id), evaluated as it trains and stopped at success, `simscale eval CHECKPOINT|RUN_DIR`, `simscale list-envs`.
+"""Train, evaluate and list environments from a shell: `simscale train reach` (or any Gymnasium id), evaluated as it trains and stopped at success, `simscale eval CHECKPOINT|RUN_DIR`, `simscale list-envs`; record demonstrations and clone them: `simscale demos TASK`, `simscale bc DATASET_DIR`.
 
 Docs: https://simscaleai.github.io/simscaleai/cli.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://simscaleai.github.io/simscaleai/cli.html.md"""
 
 # %% auto #0
 __all__ = ['HELD_OUT_SEED', 'EVAL_SEED', 'DEFAULT_TIMESTEPS', 'SPEC_METRICS', 'UserError', 'default_run_dir', 'load_agent',
-           'train_run', 'eval_schedule', 'eval_checkpoint', 'format_metrics', 'main']
+           'train_run', 'eval_schedule', 'eval_checkpoint', 'format_metrics', 'demos_run', 'bc_run', 'main']
 
 # %% ../nbs/09_cli.ipynb #d3acafe3
 import argparse, contextlib, json, os, platform, shutil, signal, stat, sys, time
@@ -48,10 +48,22 @@ def _device(device:str):
     try: return resolve_device(device, "--device")
     except ValueError as e: raise UserError(str(e)) from None
 
+def _clone_file(path) -> dict|None:
+    "The contents of `path` if it is a cloned model written by `BCPolicy.save` (read as plain data), else None."
+    import torch
+    if not Path(path).is_file(): return None
+    try: ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception: return None
+    return ckpt if isinstance(ckpt, dict) and ckpt.get("format") == "simscaleai-bc" else None
+
 def load_agent(checkpoint:str|Path, device:str="cpu"):
-    "Rebuild a `PPOAgent` from a checkpoint file written by `PPOAgent.save` (`PPOAgent.from_checkpoint`, errors as UserError)."
+    "Rebuild a `PPOAgent` from a file written by `PPOAgent.save` (`PPOAgent.from_checkpoint`), or a cloned `BCPolicy` from one written by `BCPolicy.save`; errors as UserError."
     from simscaleai.rl.agents.ppo import PPOAgent
     dev = _device(device)
+    if _clone_file(checkpoint) is not None:
+        from simscaleai.imitation import BCPolicy
+        try: return BCPolicy.load(checkpoint).to(dev)
+        except (TypeError, ValueError) as e: raise UserError(f"cannot read checkpoint {str(checkpoint)!r}: {str(e).splitlines()[0]}") from None
     try: return PPOAgent.from_checkpoint(checkpoint, dev)
     except FileNotFoundError as e: raise UserError(str(e)) from None
     except (TypeError, ValueError) as e:
@@ -361,6 +373,71 @@ def format_metrics(results:dict) -> str:
                       f"Std reward:    {results['std_reward']:.2f}", f"Mean length:   {results['mean_length']:.1f}",
                       f"Min reward:    {results['min_reward']:.2f}", f"Max reward:    {results['max_reward']:.2f}"])
 
+# %% ../nbs/09_cli.ipynb #bccefc86
+def _demo_policy(tokens:list|None):
+    "--policy: ['expert'], ['pretrained', NAME] or [CHECKPOINT] -> what record_demos takes ('expert' or a policy with .predict)."
+    if not tokens or tokens == ["expert"]: return "expert"
+    if tokens[0] == "pretrained":
+        if len(tokens) != 2: raise UserError(f"--policy pretrained takes one NAME, got {len(tokens) - 1}: {tokens[1:]}")
+        from simscaleai import pretrained
+        try: return pretrained.load(tokens[1])
+        except (TypeError, ValueError) as e: raise UserError(f"--policy pretrained: {str(e).removeprefix('pretrained: ')}") from None
+    if len(tokens) != 1: raise UserError(f"--policy takes 'expert', 'pretrained NAME' or one CHECKPOINT file, got {' '.join(tokens)!r}")
+    return load_agent(tokens[0])
+
+def demos_run(task:str,              # a task with a scripted expert (or any task, with --policy a checkpoint)
+              episodes:int,          # episodes to record
+              seed:int,              # episode i resets with seed + i
+              out_dir,               # new folder for the dataset
+              policy:list|None=None, # --policy's words: ['expert'], ['pretrained', NAME] or [CHECKPOINT]
+              progress:bool=True,    # progress bar over episodes
+             ):
+    "`simscale demos`: record `episodes` seeded episodes of `policy` on `task` as a Minari dataset in `out_dir`; returns it."
+    from simscaleai.imitation import record_demos
+    _check_env_name(task)
+    if episodes < 1: raise UserError(f"--episodes must be >= 1, got {episodes}")
+    if seed < 0: raise UserError(f"--seed must be >= 0, got {seed}")
+    if Path(out_dir).exists(): raise UserError(f"--out: {str(out_dir)!r} already exists; choose a new folder (a recorded dataset is never overwritten)")
+    what = _demo_policy(policy)
+    try: return record_demos(task, episodes, seed, out_dir, policy=what, progress=progress)
+    except (TypeError, ValueError, FileExistsError) as e: raise UserError(str(e).splitlines()[0].removeprefix("record_demos: ")) from None
+
+def bc_run(dataset_dir,               # a folder written by `simscale demos` (record_demos)
+           out_dir=None,              # run directory (None: runs/<task>-bc-<timestamp>)
+           seed:int=0,                # BCConfig.seed: the split, initial weights and shuffles
+           eval_episodes:int=100,     # deterministic episodes of the final evaluation
+           overwrite:bool=False,      # replace out_dir if it exists
+           video:bool=True,           # record eval_video.mp4
+           progress:bool=True,        # progress bars
+          ) -> Path:
+    "`simscale bc`: clone the demonstrations in `dataset_dir`, evaluate the clone, write a run directory like `simscale train`'s; returns it."
+    from simscaleai.imitation import BCConfig, load_demos, successful_episodes, train_bc
+    from simscaleai.sim import make_env
+    if eval_episodes < 1: raise UserError(f"--eval-episodes must be >= 1, got {eval_episodes}")
+    if seed < 0: raise UserError(f"--seed must be >= 0, got {seed}")
+    try: demos = load_demos(dataset_dir)
+    except (FileNotFoundError, ValueError) as e: raise UserError(str(e)) from None
+    task = (demos.storage.metadata.get("simscaleai") or {}).get("task")
+    if not isinstance(task, str): raise UserError(f"{str(dataset_dir)!r} is a Minari dataset without a task in its metadata: record one with simscale demos")
+    _check_env_name(task)
+    out = Path(out_dir) if out_dir is not None else default_run_dir(f"{task}-bc")
+    if out_dir is not None and out.exists() and not overwrite:   # refused before training, not after
+        raise UserError(f"--out: output directory {str(out)!r} already exists; pass --overwrite to replace it or --out to choose another")
+    try: policy = train_bc(demos, BCConfig(seed=seed), progress=progress)
+    except (TypeError, ValueError) as e: raise UserError(str(e).splitlines()[0]) from None
+    with contextlib.ExitStack() as stack:
+        run_dir = _claim_run_dir(stack, out, out_dir is None, overwrite)
+        policy.save(run_dir/"policy.pt")
+        _write_json(run_dir/"history.json", policy.history)
+        env = make_env(task)
+        try: _evaluate_into(run_dir, policy, env, task, eval_episodes, video, progress)
+        finally: env.close()
+        _write_json(run_dir/"run.json", {"command": "bc", "env": task, "policy": "policy.pt", "dataset": str(Path(dataset_dir).resolve()),
+                                         "dataset_id": demos.id, "episodes": demos.total_episodes, "successful_episodes": len(successful_episodes(demos).episode_indices),
+                                         "seed": seed, "train_time_s": policy.provenance["train_time_s"], "best_epoch": policy.provenance["best_epoch"],
+                                         "eval_seed": EVAL_SEED, "versions": _versions(), "argv": sys.argv})
+    return run_dir
+
 # %% ../nbs/09_cli.ipynb #09908c1c
 def _randomize_arg(text:str):
     "--randomize: 'preset' or a JSON object (checked against the task later, in train_run)."
@@ -433,13 +510,13 @@ def _add_train_parser(sub):
 def _add_eval_parser(sub):
     "`simscale eval CHECKPOINT [flags]`."
     e = sub.add_parser("eval", help="evaluate a saved agent and print the six metrics",
-                       description="Evaluate a checkpoint written by `simscale train` (or PPOAgent.save), or a pretrained policy, and print "
+                       description="Evaluate a checkpoint written by `simscale train` (or PPOAgent.save), a cloned model (`simscale bc`, BCPolicy.save), or a pretrained policy, and print "
                                    "success rate, mean/std/min/max episode reward and mean episode length.")
     e.add_argument("checkpoint", nargs="?", default=None,
-                   help="checkpoint file (e.g. runs/reach-.../best.pt), or a run directory (its run.json's policy and env)")
+                   help="checkpoint file (e.g. runs/reach-.../best.pt, or a clone's policy.pt), or a run directory (its run.json's policy and env)")
     e.add_argument("--pretrained", default=None, metavar="NAME",
-                   help="evaluate a policy shipped with the package instead of a file (lift, pick_place; see simscaleai.pretrained)")
-    e.add_argument("--env", default=None, help="environment to evaluate in (default: reach; with --pretrained: the task it was trained on)")
+                   help="evaluate a policy shipped with the package instead of a file (lift, pick_place, lift_bc, pick_place_bc; see simscaleai.pretrained)")
+    e.add_argument("--env", default=None, help="environment to evaluate in (default: reach; a cloned model or --pretrained: the task it was trained on)")
     e.add_argument("--episodes", type=int, default=50, metavar="N", help="number of episodes (default: 50)")
     e.add_argument("--seed", type=int, default=EVAL_SEED, help=f"episode i resets with seed+i (default: {EVAL_SEED}, as simscale train)")
     e.add_argument("--videos", default=None, metavar="DIR", help="write one mp4 per episode into DIR")
@@ -461,7 +538,7 @@ def _eval_target(checkpoint, pretrained_name, env_name) -> tuple:
         if not meta_path.is_file(): raise UserError(f"{checkpoint!r} is a directory without run.json; give a checkpoint file or a run directory")
         meta = json.loads(meta_path.read_text())
         return Path(checkpoint)/meta.get("policy", "checkpoint.pt"), env_name or meta["env"]
-    if checkpoint is not None: return checkpoint, env_name or "reach"
+    if checkpoint is not None: return checkpoint, env_name or ((_clone_file(checkpoint) or {}).get("provenance") or {}).get("task") or "reach"
     from simscaleai import pretrained
     try:
         pretrained.verify(pretrained_name)          # the file is the one its .json describes
@@ -469,6 +546,29 @@ def _eval_target(checkpoint, pretrained_name, env_name) -> tuple:
     except (TypeError, ValueError) as e: raise UserError(f"--pretrained: {str(e).removeprefix('pretrained: ')}") from None
 
 # %% ../nbs/09_cli.ipynb #a1e979f1
+def _add_imitation_parsers(sub):
+    "`simscale demos TASK [flags]` and `simscale bc DATASET_DIR [flags]`."
+    d = sub.add_parser("demos", help="record episodes of a policy as a Minari dataset (demonstrations)",
+                       description="Record seeded episodes of the task's scripted expert, a pretrained policy or a checkpoint as a Minari dataset "
+                                   "(observations, actions, rewards, terminations, truncations, info['success'], each episode's reset seed).")
+    d.add_argument("task", help="a task with a scripted expert: lift, pick_place, reach (see `simscale list-envs`)")
+    d.add_argument("--episodes", type=int, default=100, metavar="N", help="episodes to record (default: 100)")
+    d.add_argument("--seed", type=int, default=0, help="episode i resets with seed+i (default: 0; keep them apart from evaluation seeds)")
+    d.add_argument("--out", required=True, metavar="DIR", help="new folder for the dataset (refused if it exists)")
+    d.add_argument("--policy", nargs="+", default=["expert"], metavar="POLICY",
+                   help="'expert' (default: the task's scripted expert), 'pretrained NAME' (see simscaleai.pretrained), or a CHECKPOINT file (PPO or cloned)")
+    d.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b = sub.add_parser("bc", help="clone a demonstrations dataset (behaviour cloning), evaluate it, write a run directory",
+                       description="Behaviour cloning of a dataset recorded by `simscale demos`: train a BCPolicy (early stopping on held-out episodes), "
+                                   "evaluate it on deterministic episodes, and write a run directory: policy.pt, history.json, eval.json, eval_video.mp4, run.json.")
+    b.add_argument("dataset", metavar="DATASET_DIR", help="a folder written by `simscale demos`")
+    b.add_argument("--out", default=None, metavar="RUN_DIR", help="run directory (default: runs/<task>-bc-<timestamp>)")
+    b.add_argument("--overwrite", action="store_true", help="replace the run directory if it exists")
+    b.add_argument("--seed", type=int, default=0, help="seed of the split, initial weights and shuffles (default: 0)")
+    b.add_argument("--eval-episodes", type=int, default=100, metavar="M", help=f"deterministic episodes of the final evaluation (default: 100, seeds {EVAL_SEED}+)")
+    b.add_argument("--no-video", action="store_true", help="do not record the evaluation video")
+    b.add_argument("--no-progress", action="store_true", help="no progress bars")
+
 class _Parser(argparse.ArgumentParser):
     "argparse, but a usage error is one line (like every other user error), exit status 2."
     def error(self, message): self.exit(2, f"{self.prog}: error: {message}\n")
@@ -478,6 +578,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_train_parser(sub)
     _add_eval_parser(sub)
+    _add_imitation_parsers(sub)
     sub.add_parser("list-envs", help="list the registered environments", description="List the registered environments.")
     return p
 
@@ -497,6 +598,14 @@ def main(argv:list|None=None) -> int:
                             eval_every=args.eval_every, stop_at=args.stop_at, randomize=args.randomize)
             metrics = json.loads((run/"eval.json").read_text())
             print(format_metrics(metrics)); print(f"run directory: {run}")
+        elif args.command == "demos":
+            demos = demos_run(args.task, args.episodes, args.seed, args.out, args.policy, progress=not args.no_progress)
+            n_ok = sum(bool(ep.infos["success"][-1]) for ep in demos.iterate_episodes())
+            print(f"recorded {demos.total_episodes} episodes of {' '.join(args.policy)} on {args.task} ({n_ok} successful, {demos.total_steps} steps, "
+                  f"reset seeds {args.seed}-{args.seed + args.episodes - 1}) to {args.out}")
+        elif args.command == "bc":
+            run = bc_run(args.dataset, args.out, args.seed, args.eval_episodes, args.overwrite, video=not args.no_video, progress=not args.no_progress)
+            print(format_metrics(json.loads((run/"eval.json").read_text()))); print(f"run directory: {run}")
         elif args.command == "eval":
             checkpoint, env_name = _eval_target(args.checkpoint, args.pretrained, args.env)
             res = eval_checkpoint(checkpoint, env_name, args.episodes, args.seed, args.videos,

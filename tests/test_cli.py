@@ -14,7 +14,9 @@ def test_list_envs_prints_registry():
     assert r.returncode == 0 and r.stdout.split() == ["lift", "pick_place", "reach"]
 
 @pytest.mark.parametrize("sub,flags", [
-    (None, ["train", "eval", "list-envs"]),
+    (None, ["train", "eval", "list-envs", "demos", "bc"]),
+    ("demos", ["--episodes", "--seed", "--out", "--policy"]),
+    ("bc", ["--out", "--overwrite", "--seed", "--eval-episodes", "--no-video"]),
     ("train", ["--total-timesteps", "--seed", "--n-envs", "--out", "--device", "--resume", "--overwrite", "--eval-episodes", "--no-video",
                "--no-preset", "--eval-every", "--stop-at"]),
     ("eval", ["--env", "--episodes", "--seed", "--videos", "--stochastic", "--json", "--pretrained"]),
@@ -39,7 +41,22 @@ def test_help_describes_every_flag(sub, flags):
     (["eval", "garbage.pt", "--env", "nope"], "unknown environment 'nope'"),
     (["eval"], "eval takes a CHECKPOINT file or --pretrained NAME, one of the two"),
     (["eval", "garbage.pt", "--pretrained", "lift"], "got both 'garbage.pt' and --pretrained 'lift'"),
-    (["eval", "--pretrained", "push"], "--pretrained: no policy named 'push'; available: ['lift', 'pick_place']"),
+    (["eval", "--pretrained", "push"], "--pretrained: no policy named 'push'; available: ['lift', 'lift_bc', 'pick_place', 'pick_place_bc']"),
+    (["eval", "--pretrained", "pick_place_bc", "--env", "lift"], "are not the ones"),
+    # demonstrations and cloning
+    (["demos", "raech", "--episodes", "1", "--out", "d"], "unknown environment 'raech'"),
+    (["demos", "Pendulum-v1", "--episodes", "1", "--out", "d"], "no scripted expert for 'Pendulum-v1'"),
+    (["demos", "reach", "--episodes", "0", "--out", "d"], "--episodes must be >= 1, got 0"),
+    (["demos", "reach", "--episodes", "1", "--seed", "-1", "--out", "d"], "--seed must be >= 0, got -1"),
+    (["demos", "reach", "--episodes", "1", "--out", "."], "--out: '.' already exists; choose a new folder"),
+    (["demos", "reach", "--episodes", "1"], "the following arguments are required: --out"),
+    (["demos", "reach", "--episodes", "1", "--out", "d", "--policy", "garbage.pt"], "cannot read checkpoint"),
+    (["demos", "reach", "--episodes", "1", "--out", "d", "--policy", "pretrained", "push"], "--policy pretrained: no policy named 'push'"),
+    (["demos", "reach", "--episodes", "1", "--out", "d", "--policy", "pretrained"], "--policy pretrained takes one NAME, got 0"),
+    (["demos", "reach", "--episodes", "1", "--out", "d", "--policy", "pretrained", "lift"], "are not the ones the agent was trained on"),
+    (["bc", "nowhere"], "load_demos: 'nowhere' does not exist"),
+    (["bc", "garbage.pt"], "is not a Minari dataset"),
+    (["bc", "."], "is not a Minari dataset: it has no data/metadata.json"),
 ])
 def test_user_errors_are_one_line_without_traceback(tmp_path, args, message):
     (tmp_path/"garbage.pt").write_bytes(b"\x00not a checkpoint")
@@ -97,7 +114,7 @@ def test_train_lift_uses_the_task_preset_unless_told_not_to(tmp_path, flags, gam
     config = json.loads((run/"run.json").read_text())["config"]
     assert (config["gamma"], config["n_envs"]) == (gamma, n_envs)
 
-@pytest.mark.parametrize("name", ["lift", "pick_place"])
+@pytest.mark.parametrize("name", ["lift", "pick_place", "lift_bc", "pick_place_bc"])
 def test_eval_pretrained_runs_the_shipped_policy_on_its_own_task(name):
     from simscaleai import pretrained
     meta = pretrained.info(name)
@@ -107,3 +124,25 @@ def test_eval_pretrained_runs_the_shipped_policy_on_its_own_task(name):
     # the first 5 of the episodes the file's evaluation ran: the same successes, episode by episode
     assert res["episode_successes"] == meta["eval"]["episode_successes"][:5]
     assert len(res["episode_lengths"]) == 5 and set(res["episode_lengths"]) == {meta["max_episode_steps"]}
+
+
+def test_demos_bc_eval_end_to_end(tmp_path):
+    "Record expert demos, clone them, evaluate the clone: from its run directory and from its file, as a PPO run is evaluated."
+    r = simscale("demos", "reach", "--episodes", "4", "--seed", "0", "--out", tmp_path/"demos", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "recorded 4 episodes of expert on reach" in r.stdout and (tmp_path/"demos"/"data"/"metadata.json").is_file()
+    r = simscale("bc", tmp_path/"demos", "--out", tmp_path/"run", "--eval-episodes", "3", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "Success rate:" in r.stdout and f"run directory: {tmp_path/'run'}" in r.stdout
+    assert sorted(os.listdir(tmp_path/"run")) == ["eval.json", "eval_video.mp4", "history.json", "policy.pt", "run.json"]
+    run = json.loads((tmp_path/"run"/"run.json").read_text())
+    assert (run["command"], run["env"], run["policy"], run["episodes"]) == ("bc", "reach", "policy.pt", 4)
+    saved = json.loads((tmp_path/"run"/"eval.json").read_text())
+    for target in (tmp_path/"run", tmp_path/"run"/"policy.pt"):                 # the run directory, or the clone's file (its own task)
+        r = simscale("eval", target, "--episodes", "3", "--json", "--no-progress")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["episode_successes"] == saved["episode_successes"]
+    r = simscale("bc", tmp_path/"demos", "--out", tmp_path/"run", "--no-progress")
+    assert r.returncode == 2 and "already exists" in r.stderr and "--overwrite" in r.stderr
+    r = simscale("demos", "reach", "--episodes", "1", "--out", tmp_path/"again", "--policy", tmp_path/"run"/"policy.pt", "--no-progress")
+    assert r.returncode == 0 and "recorded 1 episodes of " in r.stdout, r.stderr      # a clone records demonstrations too
