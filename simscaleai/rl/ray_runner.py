@@ -22,7 +22,8 @@ _NOISE_STREAM = 2**32 - 1   # an env index no worker has: action-noise seeds nev
 _ROW_KEYS = ("obs", "actions", "log_probs", "values", "rewards", "terminated", "truncated", "final_values")
 
 # %% auto #0
-__all__ = ['policy_payload', 'FragmentWorker', 'check_ray_address', 'init_ray', 'env_factory', 'merge_fragments', 'RayRunner']
+__all__ = ['policy_payload', 'FragmentWorker', 'is_ray_address', 'check_ray_address', 'init_ray', 'env_factory',
+           'merge_fragments', 'RayRunner']
 
 # %% ../../nbs/05b_ray.ipynb #5d6e5b9c
 def policy_payload(policy:torch.nn.Module,          # the learner's ActorCritic (any device)
@@ -155,15 +156,21 @@ def _import_ray():
     except ImportError: raise ImportError("Ray rollouts need the optional extra: pip install 'simscaleai[ray]'") from None
     return ray
 
+def is_ray_address(address:str) -> bool:
+    "'auto', 'host:port' or 'ray://host:port' with a port in 1..65535."
+    if address == "auto": return True
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    return bool(host) and port.isdigit() and 0 < int(port) < 65536
+
 def check_ray_address(address:str,           # "auto", "host:port" or "ray://host:port"
                       timeout_s:float=5.0,    # how long to wait for the cluster's port to answer
                      ):
     "ConnectionError, within `timeout_s`, unless something listens at `address` ('auto': Ray's own lookup, which fails at once)."
     import socket
     if address == "auto": return     # Ray's own lookup (RAY_ADDRESS, then the last cluster started here) fails at once if there is none
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
+    if not is_ray_address(address):
         raise ValueError(f"ray address must be 'auto' or 'host:port' (or 'ray://host:port'), got {address!r}")
+    host, _, port = address.removeprefix("ray://").rpartition(":")
     try:
         with socket.create_connection((host, int(port)), timeout=timeout_s) as s:
             # Ray's GCS speaks gRPC, over HTTP/2: a server answers the client preface with a SETTINGS frame (type 4). Something

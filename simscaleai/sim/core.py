@@ -166,6 +166,7 @@ class PandaEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
     config_class = SimConfig   # the task's config dataclass (SimConfig or a subclass)
     reset_options = ()         # the keys reset(options=...) takes (a task adds its own); any other key is refused
+    bounded_obs = {"joint_vel": ""}  # observations the physics can drive outside observation_space -> what that means (a task adds its objects)
 
     def __init__(self,
                  render_mode:str|None=None,      # None, or "rgb_array" for render()
@@ -298,10 +299,11 @@ def step(self:PandaEnv, action):
 
 @patch
 def _out_of_bounds(self:PandaEnv, obs:dict) -> str|None:
-    "Why `obs` is outside `observation_space`, for the keys the physics can drive out of it (a task adds its objects), or None."
-    v = obs["joint_vel"]
-    if not (v.max() <= JOINT_VEL_BOUND and v.min() >= -JOINT_VEL_BOUND):    # also catches nan
-        return f"joint_vel {np.round(v, 3).tolist()} left its bounds of +-{JOINT_VEL_BOUND} rad/s"
+    "Why `obs` is outside `observation_space`, for the keys in `bounded_obs` (the ones the physics can drive out of it), or None."
+    for k, what in self.bounded_obs.items():
+        v, box = obs[k], self.observation_space[k]
+        if not ((v >= box.low).all() and (v <= box.high).all()):          # also catches nan
+            return f"{what}{k} {np.round(v, 3).tolist()} is outside {box.low.tolist()} to {box.high.tolist()}"
     return None
 
 @patch

@@ -83,6 +83,7 @@ class LiftEnv(PandaEnv):
     env_id = LIFT_ENV_ID
     config_class = LiftConfig
     reset_options = ("object_xy",)
+    bounded_obs = {**PandaEnv.bounded_obs, "object_pos": "the cube left the workspace: "}   # a cube flung out of its box ends the episode
 
     def _build_model(self): return cube_scene(self.config)
     def default_reward(self): return default_lift_reward(self.config)
@@ -197,17 +198,6 @@ def _batch_observe(self:LiftEnv, qpos, qvel, ee_pos, target, flags) -> tuple:
     obs, grasped = self._batch_observation(qpos, qvel, ee_pos, target), flags[:, 0].copy()
     height = obs["object_pos"][:, 2] - self._rest_z
     return obs, {"distance": np.maximum(0.0, self._lift_m - height), "success": grasped & (height >= self._lift_m), "grasped": grasped}
-
-# %% ../../nbs/02b_lift.ipynb #71c7a135
-@patch
-def _out_of_bounds(self:LiftEnv, obs:dict) -> str|None:
-    "The arm's bounds (`PandaEnv._out_of_bounds`), then the cube's: a cube flung out of its observation box ends the episode."
-    why = PandaEnv._out_of_bounds(self, obs)
-    if why is not None: return why
-    p, box = obs["object_pos"], self.observation_space["object_pos"]
-    if not ((p >= box.low).all() and (p <= box.high).all()):
-        return f"the cube left the workspace: object_pos {np.round(p, 3).tolist()} is outside {box.low.tolist()} to {box.high.tolist()}"
-    return None
 
 # %% ../../nbs/02b_lift.ipynb #91067b1d
 def _pick_action(obs:dict, carry_to:np.ndarray, object_size_m:float, action_scale_m:float) -> np.ndarray:

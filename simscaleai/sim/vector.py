@@ -226,15 +226,11 @@ def step(self:PandaVectorEnv, actions):
     else: info = _with_masks(info, ~resetting)
     return obs, rewards, terminated, truncated, info
 
-_BOUNDED_KEYS = ("joint_vel", "object_pos")   # what the physics can drive outside observation_space (PandaEnv._out_of_bounds)
-
 @patch
 def _out_of_bounds(self:PandaVectorEnv, obs:dict, info:dict, idx:np.ndarray) -> np.ndarray:
     "`terminated` for the batch: the stepped envs `idx` whose state left observation_space end their episode, as a single env's do."
     space, bad = self.single_observation_space, np.zeros(self.num_envs, bool)
-    for k in _BOUNDED_KEYS:
-        if k in obs: bad |= ~((obs[k] >= space[k].low) & (obs[k] <= space[k].high)).all(axis=1)
-    bad[np.setdiff1d(np.arange(self.num_envs), idx)] = False
+    for k in self.envs[0].bounded_obs: bad[idx] |= ~((obs[k][idx] >= space[k].low) & (obs[k][idx] <= space[k].high)).all(axis=1)
     if bad.any():
         info["out_of_bounds"] = np.full(self.num_envs, None, object)
         for i in np.flatnonzero(bad):

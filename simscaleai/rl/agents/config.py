@@ -66,12 +66,6 @@ _POSITIVE_REALS = ("clip_epsilon", "max_grad_norm", "lr", "obs_clip", "reward_cl
 _BOOLS = ("shared_network", "normalize_obs", "normalize_reward", "normalize_advantage", "anneal_lr", "clip_value_loss", "progress_bar", "fast_update")
 
 # %% ../../../nbs/06b_ppo_config.ipynb #1822abbd
-def _is_ray_address(address:str) -> bool:
-    "'auto', 'host:port' or 'ray://host:port' with a port in 1..65535."
-    if address == "auto": return True
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    return bool(host) and port.isdigit() and 0 < int(port) < 65536
-
 @patch
 def validate(self:PPOConfig):
     "Raise TypeError (wrong type) or ValueError (wrong value) naming the first bad field."
@@ -84,7 +78,8 @@ def validate(self:PPOConfig):
         if not self.ray_workers:
             raise ValueError(f"PPOConfig.ray_address is only used by Ray collection: set PPOConfig.ray_workers > 0 with it, or leave it None "
                              f"(got ray_address={self.ray_address!r}, ray_workers={self.ray_workers})")
-        if not _is_ray_address(self.ray_address):
+        from simscaleai.rl.ray_runner import is_ray_address    # (imported here: the config module stays light)
+        if not is_ray_address(self.ray_address):
             raise ValueError(f"PPOConfig.ray_address must be 'auto' or 'host:port' (or 'ray://host:port'), got {self.ray_address!r}")
     for f in _POSITIVE_REALS: check_real(getattr(self, f), name(f), low=0, low_open=True)
     for f in ("value_loss_coef", "entropy_coef"): check_real(getattr(self, f), name(f), low=0)
