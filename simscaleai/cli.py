@@ -121,6 +121,7 @@ def _make_agent(env, env_name:str, seed:int, n_envs:int|None, total_timesteps:in
         if n_envs is not None: raise UserError("--n-envs cannot change when resuming: the checkpoint's config is used")
         agent = load_agent(resume, device)
         agent.config.progress_bar = progress
+        if seed is not None: agent.reseed(seed)         # fine-tuning one file on several seeds: new sampling and resets
         if checkpoint_every is not None: agent.config.checkpoint_every = checkpoint_every
         if ray_workers is not None: agent.config.ray_workers = ray_workers   # where rollouts run, not how they are learnt
         if ray_address is not None: agent.config.ray_address = ray_address
@@ -129,7 +130,7 @@ def _make_agent(env, env_name:str, seed:int, n_envs:int|None, total_timesteps:in
         try: agent.check_env(env)                      # before anything is written: a checkpoint of another task is refused
         except ValueError as e: raise UserError(f"--resume: {str(resume)!r} cannot continue on {env_name!r}: {e}") from None
         return _check_ray(agent)
-    overrides = {"seed": seed, "progress_bar": progress}
+    overrides = {"seed": 0 if seed is None else seed, "progress_bar": progress}
     if n_envs is not None: overrides["n_envs"] = n_envs
     if checkpoint_every is not None: overrides["checkpoint_every"] = checkpoint_every
     if ray_workers is not None: overrides["ray_workers"] = ray_workers
@@ -170,7 +171,7 @@ def _evaluate_into(run_dir:Path, agent, env, env_name:str, eval_episodes:int, vi
 # %% ../nbs/09_cli.ipynb #30032568
 def train_run(env_name:str="reach",          # a task (see `simscale list-envs`) or any Gymnasium id (Hopper-v5, module:Env-v0)
               total_timesteps:int|None=None, # env steps to train (None: the package default for this env)
-              seed:int=0,                    # seed for weights, sampling and env resets
+              seed:int|None=None,            # seed for weights, sampling and env resets (None: 0; with resume a file: that file's own streams)
               n_envs:int|None=None,          # env copies stepped together (None: PPOConfig's default)
               out_dir:str|Path|None=None,    # run directory (None: runs/<env>-<timestamp>, made unique)
               device:str="cpu",              # torch device
@@ -476,7 +477,8 @@ def _add_train_parser(sub):
     t.add_argument("--total-timesteps", type=int, default=None, metavar="N",
                    help=f"env steps to train (default: {DEFAULT_TIMESTEPS.get('reach')} for reach, the preset's total_timesteps for lift "
                         "and pick_place; with --resume CHECKPOINT: this many more)")
-    t.add_argument("--seed", type=int, default=0, help="seed for weights, sampling and env resets (default: 0)")
+    t.add_argument("--seed", type=int, default=None, help="seed for weights, sampling and env resets (default: 0; with --resume FILE: "
+                   "the file's own random streams continue unless --seed is given)")
     t.add_argument("--n-envs", type=int, default=None, metavar="N", help="env copies stepped together (default: PPOConfig.n_envs)")
     t.add_argument("--ray-workers", type=int, default=None, metavar="N",
                    help="collect rollouts on N Ray actors, n-envs / N envs each (needs pip install 'simscaleai[ray]')")

@@ -442,3 +442,15 @@ def from_checkpoint(cls:PPOAgent, path, device="cpu") -> PPOAgent:
     if not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
         raise ValueError("it is not a PPOAgent checkpoint (no obs_dim/action_dim)")
     return cls(*dims, device=device).load(path)
+
+# %% ../../../nbs/07_ppo.ipynb #71cfa20a
+@patch
+def reseed(self:PPOAgent, seed:int) -> PPOAgent:
+    "Train on from these weights with new randomness: sampling, shuffles and env resets from `seed`; weights, normalisers, optimiser and counters kept."
+    seed = check_int(seed, "reseed: seed", low=0)
+    _, gen_seed = (int(s) for s in np.random.SeedSequence(seed).generate_state(2))
+    self.seed = self.config.seed = seed
+    self.generator = torch.Generator().manual_seed(gen_seed)
+    self._rollout_state = None       # the file's episodes in progress belong to its old seed
+    return self
+
