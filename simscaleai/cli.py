@@ -112,7 +112,7 @@ def _claim_run_dir(stack:contextlib.ExitStack, out_dir:Path, is_default:bool, ov
     except OSError as e: raise UserError(f"--out: cannot create output directory {str(out_dir)!r}: {e.strerror or e}") from None
 
 # %% ../nbs/09_cli.ipynb #8c1cabdd
-def _make_agent(env, env_name:str, seed:int, n_envs:int|None, total_timesteps:int|None, device:str, resume, progress:bool,
+def _make_agent(env, env_name:str, seed:int|None, n_envs:int|None, total_timesteps:int|None, device:str, resume, progress:bool,
                 checkpoint_every:int|None=None, ray_workers:int|None=None, ray_address:str|None=None, preset:bool=True):
     "The agent to train: restored from `resume`, or new with the task's preset (or the defaults) and the given overrides."
     from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig
@@ -312,7 +312,7 @@ def _resume_owned(run_dir:Path, env_name:str, device:str, eval_episodes, video:b
         env = make_env(env_name, randomize=randomize)
     else: env = make_any_env(env_name)
     try:
-        agent = _make_agent(env, env_name, 0, None, None, device, run_dir/"checkpoint.pt", progress, checkpoint_every, ray_workers, ray_address)
+        agent = _make_agent(env, env_name, None, None, None, device, run_dir/"checkpoint.pt", progress, checkpoint_every, ray_workers, ray_address)
         remaining = (agent._target_timesteps or agent.num_timesteps) - agent.num_timesteps
         if remaining <= 0 and meta.get("status") == "complete":
             raise UserError(f"--resume: the run in {str(run_dir)!r} is already complete ({agent.num_timesteps} steps); nothing to continue")
