@@ -127,6 +127,11 @@ def _make_agent(env, env_name:str, seed:int|None, n_envs:int|None, total_timeste
         if ray_address is not None: agent.config.ray_address = ray_address
         try: agent.config.validate()
         except (TypeError, ValueError) as e: raise _user_error(e) from None
+        space = getattr(env, "observation_space", None)
+        if agent.obs_schema is not None and hasattr(space, "spaces") and "last_actions" in space.spaces and "last_actions" not in agent.obs_schema \
+                and set(space.spaces) - {"image"} == set(agent.obs_schema) | {"last_actions"}:
+            agent.extend_obs(space)                    # --action-history on a policy trained without: its new inputs start at zero weight
+            print(f"--resume: {str(resume)!r} learns from here with its last actions observed too (PPOAgent.extend_obs)", file=sys.stderr)
         try: agent.check_env(env)                      # before anything is written: a checkpoint of another task is refused
         except ValueError as e: raise UserError(f"--resume: {str(resume)!r} cannot continue on {env_name!r}: {e}") from None
         return _check_ray(agent)
@@ -153,7 +158,7 @@ def _check_ray(agent):
     return agent
 
 # %% ../nbs/09_cli.ipynb #0e30c5f6
-def _evaluate_into(run_dir:Path, agent, env, env_name:str, eval_episodes:int, video:bool, progress:bool):
+def _evaluate_into(run_dir:Path, agent, env, env_name:str, eval_episodes:int, video:bool, progress:bool, env_config:dict|None=None):
     "eval.json (seeded deterministic episodes, the env's own episode limit) and, if `video`, eval_video.mp4 of the first of them."
     from simscaleai.rl.runners import make_any_env
     from simscaleai.rl.evaluator import evaluate_policy, EvalConfig
@@ -162,7 +167,7 @@ def _evaluate_into(run_dir:Path, agent, env, env_name:str, eval_episodes:int, vi
                                                                max_steps=episode_limit(env)))
     _write_json(run_dir/"eval.json", {k: v for k, v in results.items() if k != "frames"})
     if not video: return
-    venv = make_any_env(env_name, render_mode="rgb_array")
+    venv = _task_env(env_name, None, env_config, render_mode="rgb_array")
     vres = evaluate_policy(venv, agent.predict, EvalConfig(n_episodes=1, seed=EVAL_SEED, save_videos=True, max_steps=episode_limit(venv),
                                                            video_dir=str(run_dir/".video"), progress=False))
     os.replace(vres["video_paths"][0], run_dir/"eval_video.mp4"); shutil.rmtree(run_dir/".video")
@@ -188,6 +193,7 @@ def train_run(env_name:str="reach",          # a task (see `simscale list-envs`)
               eval_every:int|None=None,      # evaluate on held-out episodes every N env steps, keep best.pt (None: the eval preset; 0: never)
               stop_at:float|bool|None=None,  # stop at the first evaluation with this success rate (None: the eval preset; False: never)
               randomize:dict|str|None=None,  # train (and evaluate) across worlds: perturbation -> value or (low, high), or "preset" (randomize_preset)
+              action_history:int|None=None,  # observe the last N actions sent (SimConfig.action_history; None: what a --resume FILE observes, else 0)
              ) -> Path:
     "Train PPO on `env_name` (evaluating as it goes, keeping the best policy), evaluate the best on fresh episodes, write a run directory."
     _check_env_name(env_name)
@@ -201,11 +207,12 @@ def train_run(env_name:str="reach",          # a task (see `simscale list-envs`)
     randomize = _randomize_spec(env_name, randomize)
     if resume is not None and Path(resume).is_dir():
         if randomize: raise UserError("--randomize cannot be given with --resume RUN_DIR: the run continues in its own worlds")
+        if action_history is not None: raise UserError("--action-history cannot be given with --resume RUN_DIR: the run continues with its own observations")
         return _resume_run(Path(resume), env_name, total_timesteps, n_envs, out_dir, device, eval_episodes, video, progress, tensorboard,
                            checkpoint_every, ray_workers, ray_address, eval_every, stop_at)
-    from simscaleai.rl.runners import make_any_env
-    from simscaleai.sim import make_env
-    env = make_env(env_name, randomize=randomize) if randomize else make_any_env(env_name)
+    if action_history is None: action_history = _history_of(load_agent(resume, device)) if resume is not None else 0
+    env_config = _env_config(env_name, action_history)
+    env = _task_env(env_name, randomize, env_config)
     try:
         agent = _make_agent(env, env_name, seed, n_envs, total_timesteps, device, resume, progress, checkpoint_every, ray_workers,
                             ray_address, preset)
@@ -217,9 +224,31 @@ def train_run(env_name:str="reach",          # a task (see `simscale list-envs`)
             final = Path(out_dir) if out_dir is not None else default_run_dir(env_name.replace(":", "_").replace("/", "_"))
             run_dir = _claim_run_dir(stack, final, out_dir is None, overwrite)
             if not run_dir.name.endswith(".partial"): final = run_dir     # (a claimed name may have a -2 suffix)
-            _train_into(run_dir, agent, env, env_name, budget, resume, device, schedule, video, progress, tensorboard, randomize)
+            _train_into(run_dir, agent, env, env_name, budget, resume, device, schedule, video, progress, tensorboard, randomize, env_config)
     finally: env.close()
     return final
+
+def _history_of(agent) -> int:
+    "How many of its last actions `agent` observes (the size of its `last_actions` input / 4); 0 for none."
+    shape = (getattr(agent, "obs_schema", None) or {}).get("last_actions")
+    return int(shape[0]) // 4 if shape else 0
+
+def _env_config(env_name:str, action_history:int) -> dict:
+    "The task config fields a run replaces: {'action_history': N} when N > 0 (a package task only), else {}."
+    if not action_history: return {}
+    from simscaleai.sim import list_envs
+    from simscaleai.sim.core import MAX_ACTION_HISTORY
+    if env_name not in list_envs(): raise UserError(f"--action-history is a setting of the package's tasks {list_envs()}, not of {env_name!r}")
+    if not isinstance(action_history, int) or not 0 <= action_history <= MAX_ACTION_HISTORY:
+        raise UserError(f"--action-history must be a whole number of actions from 0 to {MAX_ACTION_HISTORY}, got {action_history!r}")
+    return {"action_history": action_history}
+
+def _task_env(env_name:str, randomize:dict|None=None, env_config:dict|None=None, render_mode:str|None=None):
+    "The env a run trains or evaluates in: the task in its randomized worlds and with its config fields, or any Gymnasium env as it is."
+    from simscaleai.rl.runners import make_any_env
+    if not randomize and not env_config: return make_any_env(env_name, render_mode=render_mode)
+    from simscaleai.sim import make_env
+    return make_env(env_name, render_mode=render_mode, **({"randomize": randomize} if randomize else {}), **(env_config or {}))
 
 # %% ../nbs/09_cli.ipynb #ea49faba
 HELD_OUT_SEED = 1_000_000   # evaluation during training: episode i resets with HELD_OUT_SEED + i (the final evaluation uses EVAL_SEED + i)
@@ -236,18 +265,18 @@ def eval_schedule(env_name:str, budget:int, n_steps:int, eval_every:int|None=Non
 
 # %% ../nbs/09_cli.ipynb #ec4528ac
 def _train_into(run_dir:Path, agent, env, env_name:str, budget:int, resumed_from, device:str, schedule:dict, video:bool,
-                progress:bool, tensorboard:bool, randomize:dict|None=None):
+                progress:bool, tensorboard:bool, randomize:dict|None=None, env_config:dict|None=None):
     "Train `agent` for `budget` more steps with its resumable checkpoint (and best.pt) in `run_dir`, then write the run's results there."
     from simscaleai.rl.callbacks import EvalCallback
     meta = {"env": env_name, "seed": agent.seed, "resumed_from": None if resumed_from is None else str(resumed_from),
             "eval_episodes": schedule["n_episodes"], "eval_seed": EVAL_SEED, "eval_during_training": schedule, "device": device,
-            "status": "training", **({"randomize": randomize} if randomize else {})}
+            "status": "training", **({"randomize": randomize} if randomize else {}), **({"env_config": env_config} if env_config else {})}
     _write_json(run_dir/"run.json", meta)
     evaluation = None
     if schedule["every_steps"]:
         try: evaluation = EvalCallback(env_name, schedule["every_steps"], schedule["n_episodes"], schedule["seed"], run_dir/"best.pt",
                                        run_dir/"eval_curve.json", schedule["stop_at"], verbose=progress,
-                                       randomize=randomize)
+                                       randomize=randomize, env_config=env_config)
         except (TypeError, ValueError) as e: raise UserError(f"--eval-every/--eval-episodes/--stop-at: {e}") from None
     t0 = time.perf_counter()
     try:
@@ -271,7 +300,7 @@ def _train_into(run_dir:Path, agent, env, env_name:str, budget:int, resumed_from
         evaluation.close()
         policy, chosen = "best.pt", {k: best[k] for k in ("timesteps", "success_rate", "mean_reward")}
     policy_agent = load_agent(run_dir/policy, device) if policy != "checkpoint.pt" else agent
-    _evaluate_into(run_dir, policy_agent, env, env_name, schedule["n_episodes"], video, progress)
+    _evaluate_into(run_dir, policy_agent, env, env_name, schedule["n_episodes"], video, progress, env_config)
     final_eval = json.loads((run_dir/"eval.json").read_text())
     plot_history(agent.history, run_dir/"curves.png", title=f"PPO on {env_name} (seed {agent.seed})",
                  eval_success=final_eval["success_rate"])
@@ -307,10 +336,8 @@ def _resume_owned(run_dir:Path, env_name:str, device:str, eval_episodes, video:b
         raise UserError(f"--resume: the run in {str(run_dir)!r} is complete: it stopped at success ({best.get('success_rate', float('nan')):.0%} "
                         f"at {best.get('timesteps')} env steps, --stop-at {meta['eval_during_training']['stop_at']:g}); nothing to continue")
     randomize = _randomize_spec(env_name, meta.get("randomize"))    # the worlds the run was started in
-    if randomize:
-        from simscaleai.sim import make_env
-        env = make_env(env_name, randomize=randomize)
-    else: env = make_any_env(env_name)
+    env_config = meta.get("env_config") or {}                        # and the observations
+    env = _task_env(env_name, randomize, env_config)
     try:
         agent = _make_agent(env, env_name, None, None, None, device, run_dir/"checkpoint.pt", progress, checkpoint_every, ray_workers, ray_address)
         remaining = (agent._target_timesteps or agent.num_timesteps) - agent.num_timesteps
@@ -324,7 +351,7 @@ def _resume_owned(run_dir:Path, env_name:str, device:str, eval_episodes, video:b
                         **({} if eval_episodes is None else {"n_episodes": eval_episodes}),
                         **({} if stop_at is None else {"stop_at": None if stop_at is False else float(stop_at)})}
         _train_into(run_dir, agent, env, env_name, remaining, meta.get("resumed_from"), device, schedule, video, progress, tensorboard,
-                    randomize)
+                    randomize, env_config)
     finally: env.close()
     return run_dir
 
@@ -354,10 +381,7 @@ def eval_checkpoint(checkpoint:str|Path,    # file written by PPOAgent.save / si
     randomize = _randomize_spec(env_name, randomize)
     agent = load_agent(checkpoint, device)
     render_mode = "rgb_array" if video_dir is not None else None
-    if randomize:
-        from simscaleai.sim import make_env
-        env = make_env(env_name, render_mode=render_mode, randomize=randomize)
-    else: env = make_any_env(env_name, render_mode=render_mode)
+    env = _task_env(env_name, randomize, _env_config(env_name, _history_of(agent)), render_mode)   # the observations it was trained on
     try:
         try:
             config = EvalConfig(n_episodes=episodes, seed=seed, deterministic=deterministic, progress=progress, max_steps=episode_limit(env),
@@ -507,6 +531,9 @@ def _add_train_parser(sub):
     t.add_argument("--randomize", type=_randomize_arg, default=None, metavar="SPEC",
                    help="train and evaluate across randomized worlds: 'preset' (the task's randomize_preset) or a JSON object of "
                         "perturbation -> value or [low, high], e.g. '{\"friction_scale\": [0.3, 1.5], \"latency_steps\": 1}'")
+    t.add_argument("--action-history", type=int, default=None, metavar="N",
+                   help="observe the last N actions sent (the obs key last_actions): what a policy needs to act through latency "
+                        "(default: what a --resume FILE observes, else 0; a file trained without them is extended)")
 
 # %% ../nbs/09_cli.ipynb #769fba1a
 def _add_eval_parser(sub):
@@ -597,7 +624,8 @@ def main(argv:list|None=None) -> int:
                             args.overwrite, args.eval_episodes, video=not args.no_video, progress=not args.no_progress,
                             tensorboard=args.tensorboard, checkpoint_every=args.checkpoint_every,
                             ray_workers=args.ray_workers, ray_address=args.ray_address, preset=not args.no_preset,
-                            eval_every=args.eval_every, stop_at=args.stop_at, randomize=args.randomize)
+                            eval_every=args.eval_every, stop_at=args.stop_at, randomize=args.randomize,
+                            action_history=args.action_history)
             metrics = json.loads((run/"eval.json").read_text())
             print(format_metrics(metrics)); print(f"run directory: {run}")
         elif args.command == "demos":

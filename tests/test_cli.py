@@ -18,7 +18,7 @@ def test_list_envs_prints_registry():
     ("demos", ["--episodes", "--seed", "--out", "--policy"]),
     ("bc", ["--out", "--overwrite", "--seed", "--eval-episodes", "--no-video"]),
     ("train", ["--total-timesteps", "--seed", "--n-envs", "--out", "--device", "--resume", "--overwrite", "--eval-episodes", "--no-video",
-               "--no-preset", "--eval-every", "--stop-at"]),
+               "--no-preset", "--eval-every", "--stop-at", "--randomize", "--action-history"]),
     ("eval", ["--env", "--episodes", "--seed", "--videos", "--stochastic", "--json", "--pretrained"]),
 ])
 def test_help_describes_every_flag(sub, flags):

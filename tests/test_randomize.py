@@ -53,6 +53,9 @@ def test_a_perturbed_world_changes_what_a_policy_achieves():
     (["reach", "--randomize", "preset"], "no randomize preset for 'reach'"),
     (["reach", "--randomize", '{"object_mass_scale": 2}'], "this task has no cube"),
     (["Pendulum-v1", "--randomize", '{"friction_scale": 2}'], "--randomize perturbs the package's tasks"),
+    (["Pendulum-v1", "--action-history", "2"], "--action-history is a setting of the package's tasks"),
+    (["lift", "--action-history", "11"], "--action-history must be a whole number of actions from 0 to 10, got 11"),
+    (["lift", "--action-history", "-1"], "--action-history must be a whole number of actions from 0 to 10, got -1"),
 ])
 def test_randomize_flag_errors(tmp_path, flags, message):
     r = simscale("train", *flags, "--total-timesteps", "2048", "--no-progress", "--no-video", cwd=tmp_path)
@@ -69,6 +72,24 @@ def test_train_with_randomize_records_it_and_resume_keeps_it(tmp_path):
     assert meta["randomize"] == spec
     r = simscale("train", "lift", "--resume", "run", "--randomize", "preset", "--no-progress", cwd=tmp_path)
     assert r.returncode == 2 and "--randomize cannot be given with --resume RUN_DIR" in r.stderr
+
+def test_action_history_extends_a_file_and_the_run_keeps_it(tmp_path):
+    "--resume FILE --action-history 2: a policy trained without its last actions learns on with them; eval and the run's record see them."
+    base = ["--eval-every", "0", "--eval-episodes", "2", "--no-video", "--no-progress"]
+    r = simscale("train", "lift", "--total-timesteps", "2048", "--n-envs", "2", *base, "--out", "a", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = simscale("train", "lift", "--resume", "a/checkpoint.pt", "--action-history", "2", "--total-timesteps", "2048", *base, "--out", "b",
+                 "--randomize", '{"latency_steps": [0, 2]}', cwd=tmp_path)
+    assert r.returncode == 0 and "learns from here with its last actions observed too" in r.stderr, r.stderr
+    meta = json.loads((tmp_path/"b"/"run.json").read_text())
+    assert meta["env_config"] == {"action_history": 2}
+    before, after = (PPOAgent.from_checkpoint(tmp_path/run/"checkpoint.pt") for run in ("a", "b"))
+    assert after.num_timesteps > before.num_timesteps == json.loads((tmp_path/"a"/"run.json").read_text())["total_timesteps"]
+    assert after.obs_schema == {**before.obs_schema, "last_actions": [8]} and after.obs_dim == before.obs_dim + 8
+    r = simscale("eval", "b/checkpoint.pt", "--env", "lift", "--episodes", "2", "--json", "--no-progress", cwd=tmp_path)   # made with them
+    assert r.returncode == 0 and len(json.loads(r.stdout)["episode_rewards"]) == 2, r.stderr
+    r = simscale("train", "lift", "--resume", "b", "--action-history", "3", "--no-progress", cwd=tmp_path)
+    assert r.returncode == 2 and "--action-history cannot be given with --resume RUN_DIR" in r.stderr
 
 
 def test_eval_in_a_perturbed_world(tmp_path):

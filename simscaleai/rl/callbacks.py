@@ -29,10 +29,12 @@ def episode_limit(env, default:int=1000) -> int:
     if limit is None and getattr(env, "spec", None) is not None: limit = env.spec.max_episode_steps
     return int(limit) if limit else default
 
-def evaluate_batched(task:str, predict_fn, n_episodes:int, seed:int, max_steps:int|None=None, randomize:dict|None=None) -> dict:
+def evaluate_batched(task:str, predict_fn, n_episodes:int, seed:int, max_steps:int|None=None, randomize:dict|None=None,
+                     env_config:dict|None=None) -> dict:
     "A package task's `n_episodes` deterministic episodes at once in one batched env (reset seeds seed + i), one `predict_fn` call per step."
     from simscaleai.sim import make_vec_env
-    venv = make_vec_env(task, n_episodes, num_threads=1, autoreset_mode="NextStep", **({} if randomize is None else {"randomize": randomize}))
+    venv = make_vec_env(task, n_episodes, num_threads=1, autoreset_mode="NextStep", **({} if randomize is None else {"randomize": randomize}),
+                        **(env_config or {}))
     try:
         limit = max_steps or episode_limit(venv.envs[0])
         obs, _ = venv.reset(seed=[seed + i for i in range(n_episodes)])
@@ -75,6 +77,7 @@ class EvalCallback:
                  verbose:bool=True,       # one line per evaluation on stderr
                  batched:bool=True,       # a task name: run the episodes together in one batched env (same episodes, much cheaper)
                  randomize:dict|None=None, # a task name: evaluate in worlds drawn from these perturbations (see Domain randomization)
+                 env_config:dict|None=None, # a task name: its config fields to replace, e.g. {"action_history": 2} (as for make_env)
                 ):
         self.every_steps = check_int(every_steps, "EvalCallback.every_steps", low=1)
         self.n_episodes = check_int(n_episodes, "EvalCallback.n_episodes", low=1)
@@ -83,11 +86,12 @@ class EvalCallback:
         self.verbose = check_bool(verbose, "EvalCallback.verbose")
         self.best_path = None if best_path is None else Path(best_path)
         self.curve_path = None if curve_path is None else Path(curve_path)
-        self.randomize = randomize or None
-        if self.randomize is not None and not isinstance(env, str):
-            raise TypeError("EvalCallback.randomize is for a task name; an Env of its own carries its own randomize")
+        self.randomize, self.env_config = randomize or None, dict(env_config or {})
+        for what, given in (("randomize", self.randomize), ("env_config", self.env_config)):
+            if given and not isinstance(env, str): raise TypeError(f"EvalCallback.{what} is for a task name; an Env of its own carries its own {what}")
         if isinstance(env, str):
-            self.env = as_env(env) if self.randomize is None else make_env(env, randomize=self.randomize)
+            self.env = as_env(env) if self.randomize is None and not self.env_config else \
+                make_env(env, **({} if self.randomize is None else {"randomize": self.randomize}), **self.env_config)
             self._owns_env = True
         elif hasattr(env, "reset") and hasattr(env, "step") and hasattr(env, "action_space"): self.env, self._owns_env = env, False
         else: raise TypeError(f"EvalCallback.env must be a task name, a Gymnasium id or a gymnasium Env, got {type(env).__name__}")
@@ -127,7 +131,8 @@ def _evaluate(self:EvalCallback, agent) -> dict:
     "One evaluation of `agent.predict` (deterministic) on the held-out episodes; the row for the curve."
     t0 = time.perf_counter()
     config = EvalConfig(n_episodes=self.n_episodes, seed=self.seed, max_steps=self.max_steps, deterministic=True, progress=False)
-    if self.task is not None: r = evaluate_batched(self.task, agent.predict, self.n_episodes, self.seed, self.max_steps, self.randomize)
+    if self.task is not None: r = evaluate_batched(self.task, agent.predict, self.n_episodes, self.seed, self.max_steps, self.randomize,
+                                                   self.env_config)
     else: r = evaluate_any(self.env, agent.predict, config)     # an env without info["success"] (e.g. Hopper): a return-only curve
     if r["success_rate"] is None and self.stop_at is not None:
         raise ValueError(f"EvalCallback.stop_at={self.stop_at} needs an env that reports info['success'] at the end of an episode; "

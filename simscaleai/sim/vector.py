@@ -19,7 +19,7 @@ from fastcore.basics import patch
 
 from ..utils import check_int
 from .randomize import HOLD_ACTION
-from .core import PandaEnv, FINGER_OPEN_M, _ENVS, make_env
+from .core import PandaEnv, FINGER_OPEN_M, HISTORY_HOLD, _ENVS, make_env
 
 # %% ../../nbs/02y_vector.ipynb #ad66c385
 class PandaVectorEnv(VectorEnv):
@@ -78,6 +78,8 @@ def _setup_arrays(self:PandaVectorEnv):
     self._has_flags = self.flags.shape[1] > 0
     self.elapsed = np.full(n, -1)                 # control steps since each env's reset; -1 before the first
     self._ctrl_arm, self._ctrl_fingers = np.zeros((n, 7)), np.zeros(n)
+    self._n_history = e0.config.action_history     # observe each env's last actions (SimConfig.action_history)
+    self._history = np.tile(HISTORY_HOLD, (n, self._n_history))
     self._q_lo, self._q_hi = e0._q_lo, e0._q_hi
     self._inv_step_limit = np.array(e0._inv_step_limit)
     self._lam2, self._scale, self._max_steps, self._n_substeps = e0._lam2, e0._action_scale, e0._max_steps, e0._n_substeps
@@ -159,6 +161,15 @@ def _reset_envs(self:PandaVectorEnv, idx, seeds, options):
         self._gather(i)
         self.elapsed[i] = 0
         if self._dr: self._gather_world(i)
+    if self._n_history: self._history[idx] = HISTORY_HOLD * self._n_history
+
+@patch
+def _push_history(self:PandaVectorEnv, sent:np.ndarray, idx:np.ndarray):
+    "Envs `idx` sent these actions (clipped, before noise and latency): newest first in their `last_actions`."
+    if not self._n_history or not len(idx): return
+    h = self._history
+    h[idx, 4:] = h[idx, :-4]
+    h[idx, :4] = np.clip(sent[idx], -1.0, 1.0)
 
 # %% ../../nbs/02y_vector.ipynb #b2e5a035
 def _seed_list(seed, n:int) -> list:
@@ -211,6 +222,7 @@ def step(self:PandaVectorEnv, actions):
     resetting = self._pending.copy()                         # NEXT_STEP: these envs reset instead of stepping
     if resetting.any(): self._reset_envs(np.flatnonzero(resetting), [None] * int(resetting.sum()), None)
     idx = np.flatnonzero(~resetting)
+    self._push_history(actions, idx)
     if self._dr: actions = self._perturb_actions(actions, idx)
     self._set_targets(actions, idx); self._physics(idx); self.elapsed[idx] += 1
     obs, info = self._observe()
@@ -265,6 +277,7 @@ def step_some(self:PandaVectorEnv,
     if self.closed: raise RuntimeError("PandaVectorEnv.step_some() called after close(); make a new one")
     actions, idx = self._check_actions(actions), np.flatnonzero(mask)
     if (self.elapsed[idx] < 0).any(): raise RuntimeError("PandaVectorEnv.step_some() called before reset(); call reset() first")
+    self._push_history(actions, idx)
     if self._dr: actions = self._perturb_actions(actions, idx)
     self._set_targets(actions, idx); self._physics(idx); self.elapsed[idx] += 1
     return self._sensed(self._observe()[0])
@@ -311,7 +324,8 @@ def _perturb_actions(self:PandaVectorEnv, actions:np.ndarray, idx:np.ndarray) ->
 
 @patch
 def _sensed(self:PandaVectorEnv, obs:dict) -> dict:
-    "`Randomization.perturb_obs` for the batch: each env's noise row for its step count, on its sensed positions and joint angles."
+    "`Randomization.perturb_obs` for the batch (each env's noise row for its step count, on its sensed positions and joint angles), plus `last_actions`."
+    if self._n_history: obs = {**obs, "last_actions": self._history.copy()}
     if not self._dr: return obs
     rows, envs = np.minimum(self.elapsed, self._dr_obs_noise.shape[1] - 1), np.arange(self.num_envs)
     noise, out = self._dr_obs_noise[envs, rows], dict(obs)

@@ -454,3 +454,35 @@ def reseed(self:PPOAgent, seed:int) -> PPOAgent:
     self._rollout_state = None       # the file's episodes in progress belong to its old seed
     return self
 
+
+# %% ../../../nbs/07_ppo.ipynb #9210bd38
+@patch
+def extend_obs(self:PPOAgent, observation_space:gym.spaces.Dict) -> PPOAgent:
+    "Take dict observations with more keys: the new inputs enter with zero weights (the same actions and values as before), normalised from mean 0, var 1."
+    new, old = _obs_schema(observation_space), self.obs_schema
+    if old is None or new is None:
+        raise TypeError(f"extend_obs: needs an agent trained on dict observations and a gymnasium.spaces.Dict (got an agent with obs_schema "
+                        f"{old}, and {type(observation_space).__name__})")
+    changed = sorted(k for k in old if new.get(k) != old[k])
+    if changed: raise ValueError(f"extend_obs: the new observations must keep every key the agent was trained on, with its shape; "
+                                 f"{changed} are {[new.get(k) for k in changed]} there, trained on {[old[k] for k in changed]}")
+    if new == old: return self
+    cols, pos = [], 0                          # the old inputs' places in the new flat vector (keys sorted, as flatten_obs lays them out)
+    for k, shape in new.items():
+        n = int(np.prod(shape, dtype=np.int64))
+        if k in old: cols.extend(range(pos, pos + n))
+        pos += n
+    before = {k: v.detach().clone() for k, v in self.policy.state_dict().items()}
+    self.obs_dim = pos
+    self.policy, self._flat, self.optimizer, _ = self._build(self.config, self.seed)   # generator kept: the run's randomness goes on
+    grown, idx = self.policy.state_dict(), torch.as_tensor(cols)
+    for k, v in before.items():
+        if grown[k].shape == v.shape: grown[k] = v
+        else:                                  # the first layer: a zero column for every new input
+            w = torch.zeros_like(grown[k]); w[:, idx] = v; grown[k] = w
+    self.policy.load_state_dict(grown)         # copies into the flat storage FlatPPO steps
+    rms = RunningMeanStd((self.obs_dim,)); rms.mean[cols], rms.var[cols], rms.count = self.obs_rms.mean, self.obs_rms.var, self.obs_rms.count
+    self.obs_rms, self.obs_schema = rms, new
+    self._rollout_state = self.rollout_buffer = None   # episodes in progress were observed without the new keys
+    return self
+
