@@ -42,6 +42,7 @@ def robustness_sweep(task:str,                 # a package task: "lift", "pick_p
                      n_episodes:int=100,       # episodes per point
                      seed:int=SWEEP_SEED,      # episode i resets with seed + i, at every point
                      progress:bool=True,       # a progress bar over the points
+                     env_config:dict|None=None, # the task's config fields, e.g. {"action_history": 2} for a policy that observes its last actions
                     ) -> list:
     "One row per (perturbation, value): its success rate and mean return on the same seeded episodes."
     sweeps = SWEEPS if sweeps is None else sweeps
@@ -51,7 +52,7 @@ def robustness_sweep(task:str,                 # a package task: "lift", "pick_p
     points = [(name, v) for name, values in sweeps.items() for v in values]
     rows = []
     for name, value in tqdm(points, desc=f"robustness sweep of {task}", disable=not progress):
-        r = evaluate_batched(task, predict_fn, n_episodes, seed, randomize={name: value})
+        r = evaluate_batched(task, predict_fn, n_episodes, seed, randomize={name: value}, env_config=env_config)
         rows.append(dict(perturbation=name, value=value, success_rate=r["success_rate"], mean_reward=r["mean_reward"], n_episodes=n_episodes))
     return rows
 
