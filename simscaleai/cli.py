@@ -128,8 +128,8 @@ def _make_agent(env, env_name:str, seed:int|None, n_envs:int|None, total_timeste
         try: agent.config.validate()
         except (TypeError, ValueError) as e: raise _user_error(e) from None
         space = getattr(env, "observation_space", None)
-        if agent.obs_schema is not None and hasattr(space, "spaces") and "last_actions" in space.spaces and "last_actions" not in agent.obs_schema \
-                and set(space.spaces) - {"image"} == set(agent.obs_schema) | {"last_actions"}:
+        keys, trained = set(getattr(space, "spaces", ())) - {"image"}, set(agent.obs_schema or ())
+        if agent.obs_schema is not None and trained <= keys and keys - trained == {"last_actions"}:
             agent.extend_obs(space)                    # --action-history on a policy trained without: its new inputs start at zero weight
             print(f"--resume: {str(resume)!r} learns from here with its last actions observed too (PPOAgent.extend_obs)", file=sys.stderr)
         try: agent.check_env(env)                      # before anything is written: a checkpoint of another task is refused
@@ -160,7 +160,6 @@ def _check_ray(agent):
 # %% ../nbs/09_cli.ipynb #0e30c5f6
 def _evaluate_into(run_dir:Path, agent, env, env_name:str, eval_episodes:int, video:bool, progress:bool, env_config:dict|None=None):
     "eval.json (seeded deterministic episodes, the env's own episode limit) and, if `video`, eval_video.mp4 of the first of them."
-    from simscaleai.rl.runners import make_any_env
     from simscaleai.rl.evaluator import evaluate_policy, EvalConfig
     from simscaleai.rl.callbacks import episode_limit, evaluate_any
     results = evaluate_any(env, agent.predict, EvalConfig(n_episodes=eval_episodes, seed=EVAL_SEED, progress=progress,
@@ -327,7 +326,6 @@ def _resume_run(run_dir:Path, env_name:str, total_timesteps, n_envs, out_dir, de
 def _resume_owned(run_dir:Path, env_name:str, device:str, eval_episodes, video:bool, progress:bool, tensorboard:bool, checkpoint_every,
                   ray_workers, ray_address, eval_every, stop_at) -> Path:
     "`_resume_run` once this process owns `run_dir`."
-    from simscaleai.rl.runners import make_any_env
     meta = json.loads((run_dir/"run.json").read_text()) if (run_dir/"run.json").is_file() else {}
     if meta.get("env", env_name) != env_name: raise UserError(f"--resume: {str(run_dir)!r} is a run of {meta['env']!r}, not {env_name!r}")
     if not (run_dir/"checkpoint.pt").is_file(): raise UserError(f"--resume: {str(run_dir)!r} has no checkpoint.pt to continue from")
@@ -373,7 +371,6 @@ def eval_checkpoint(checkpoint:str|Path,    # file written by PPOAgent.save / si
                     randomize:dict|str|None=None, # evaluate in perturbed worlds: perturbation -> value or (low, high), or "preset"
                    ) -> dict:
     "Evaluate a saved agent; returns the evaluator's results."
-    from simscaleai.rl.runners import make_any_env
     from simscaleai.rl.evaluator import EvalConfig
     from simscaleai.rl.callbacks import episode_limit, evaluate_any
     _check_env_name(env_name)
