@@ -57,6 +57,10 @@ class PPOConfig:
     ray_address: str|None = None     # with ray_workers: the Ray cluster to join ("auto" or "host:port"; None: start a local Ray)
     checkpoint_every: int|None = 10  # with train(checkpoint=...): rewrite it every N updates (None: no update trigger)
     checkpoint_every_s: float|None = 600.0 # ... and whenever N seconds have passed since the last one (None: no time trigger)
+    # Starting from demonstrations (see PPO from demonstrations)
+    critic_warmup_steps: int = 0     # the agent's first N env steps train the critic only: the actor (mean and log-std) is held where it is
+    demo_coef: float = 0.0           # lambda_0 of the demonstration term (train(demos=...)): a BC loss on demonstrated actions beside PPO's
+    demo_decay: float = 1.0          # the term's weight is demo_coef * demo_decay ** (actor updates so far), in (0, 1]
 
     def __post_init__(self): self.validate()
 
@@ -82,7 +86,9 @@ def validate(self:PPOConfig):
         if not is_ray_address(self.ray_address):
             raise ValueError(f"PPOConfig.ray_address must be 'auto' or 'host:port' (or 'ray://host:port'), got {self.ray_address!r}")
     for f in _POSITIVE_REALS: check_real(getattr(self, f), name(f), low=0, low_open=True)
-    for f in ("value_loss_coef", "entropy_coef"): check_real(getattr(self, f), name(f), low=0)
+    for f in ("value_loss_coef", "entropy_coef", "demo_coef"): check_real(getattr(self, f), name(f), low=0)
+    check_int(self.critic_warmup_steps, name("critic_warmup_steps"), low=0)
+    check_real(self.demo_decay, name("demo_decay"), low=0, high=1, low_open=True)
     check_real(self.gamma, name("gamma"), low=0, high=1, low_open=True)
     check_real(self.gae_lambda, name("gae_lambda"), low=0, high=1)
     check_real(self.init_log_std, name("init_log_std"))

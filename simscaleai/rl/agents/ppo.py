@@ -62,6 +62,8 @@ class PPOAgent:
         self.obs_schema = None         # {key: shape} of the dict observations trained on (None: array observations / not trained)
         self._target_timesteps = None  # num_timesteps at which the current (or last) train() call ends: what a resume continues to
         self.rollout_buffer = None     # the last rollout (RolloutBuffer), kept for inspection
+        self._demos = None             # (observations, actions) of train(demos=...), for the demonstration term, during that call
+        self.pretrain = None           # how from_demos / from_clone started the actor (plain data, saved in checkpoints)
 
     def _build(self, config:PPOConfig, seed:int):
         "Fresh network (seeded), its flat-parameter view, Adam, and the sampling/shuffling generator."
@@ -194,25 +196,55 @@ def _update(self:PPOAgent, buffer:RolloutBuffer) -> dict:
     "n_epochs passes of shuffled mini-batch Adam steps on the clipped surrogate; returns the update's statistics."
     c, flat = self.config, self._flat
     loss_and_grad = flat.loss_and_grad if c.fast_update else flat.autograd_loss_and_grad
+    add_demo_grad = flat.add_demo_grad if c.fast_update else flat.autograd_add_demo_grad
     before = flat.flat.detach().clone(), copy.deepcopy(self.optimizer.state_dict())   # put back if the update goes non-finite
-    stats, n_steps_taken, stop = [], 0, False
+    warmup = self.num_timesteps <= c.critic_warmup_steps       # the critic's warm-up: only its own parameters move
+    critic = _critic_mask(flat) if warmup else None
+    demo_coef = 0.0 if warmup or self._demos is None else c.demo_coef * c.demo_decay ** max(0, self.n_updates - c.critic_warmup_steps // c.n_steps)
+    if demo_coef > 0:          # the demonstrations as the network sees them now (the normaliser moved during the rollout)
+        demo_x = torch.from_numpy(normalize_observations(self._demos[0], self.obs_rms if c.normalize_obs else None, c.obs_clip)).to(self.device)
+        demo_y = torch.from_numpy(self._demos[1]).to(self.device)
+    stats, demo_losses, n_steps_taken, stop = [], [], 0, False
     for epoch in range(c.n_epochs):
         for batch in buffer.get_batches(c.batch_size, generator=self.generator):
             s = loss_and_grad(*batch, c.clip_epsilon, c.value_loss_coef, c.entropy_coef, c.normalize_advantage, c.clip_value_loss)
             stats.append(s)
+            if demo_coef > 0:
+                j = torch.randint(len(demo_y), (c.batch_size,), generator=self.generator)
+                demo_losses.append(add_demo_grad(demo_x[j], demo_y[j], demo_coef))
             if not (np.isfinite(s).all() and torch.isfinite(flat.flat.grad).all()):
                 self._undo_update(before, f"epoch {epoch}, mini-batch {len(stats) - 1}: the loss ({s[0]}) or its gradient is non-finite")
             if c.target_kl is not None and s[4] > c.target_kl: stop = True; break
+            if critic is not None:
+                flat.flat.grad.mul_(critic); held = flat.flat.detach()[~critic].clone()
             flat.clip_grad_norm_(c.max_grad_norm)
             self.optimizer.step()
+            if critic is not None:
+                with torch.no_grad(): flat.flat[~critic] = held     # Adam's momentum cannot move the actor either
             if not (torch.isfinite(flat.flat).all() and torch.isfinite(flat.log_std.exp()).all()):
                 self._undo_update(before, f"epoch {epoch}, mini-batch {len(stats) - 1}: the Adam step (lr={self.optimizer.param_groups[0]['lr']:g}) "
                                           "made the parameters non-finite: training diverged; lower PPOConfig.lr")
             n_steps_taken += 1
         if stop: break
     mean = np.mean(stats, axis=0).tolist()
-    return dict(loss=mean[0], policy_loss=mean[1], value_loss=mean[2], entropy=mean[3], approx_kl=mean[4],
-                clip_fraction=mean[5], explained_variance=_explained_variance(buffer), n_minibatches=float(n_steps_taken))
+    out = dict(loss=mean[0], policy_loss=mean[1], value_loss=mean[2], entropy=mean[3], approx_kl=mean[4],
+               clip_fraction=mean[5], explained_variance=_explained_variance(buffer), n_minibatches=float(n_steps_taken))
+    if c.critic_warmup_steps: out["critic_warmup"] = float(warmup)
+    if self._demos is not None and c.demo_coef > 0: out.update(demo_coef=demo_coef, demo_loss=float(np.mean(demo_losses)) if demo_losses else 0.0)
+    return out
+
+def _critic_mask(flat:FlatPPO) -> torch.Tensor:
+    "True at the flat parameters only the critic uses: its head, and with separate trunks (shared_network=False) its trunk too."
+    policy, mask = flat.policy, torch.zeros(flat.flat.numel(), dtype=torch.bool, device=flat.flat.device)
+    def view(p):
+        o = (p.data.data_ptr() - flat.flat.data.data_ptr()) // p.element_size()
+        return mask[o:o + p.numel()].view_as(p)
+    view(policy.critic.weight)[:] = True; view(policy.critic.bias)[:] = True
+    if not policy.shared:
+        linears = [m for m in policy.features if isinstance(m, torch.nn.Linear)]
+        H = linears[0].out_features // 2                   # actor rows first, then the critic's
+        for m in linears: view(m.weight)[H:] = True; view(m.bias)[H:] = True
+    return mask
 
 # %% ../../../nbs/07_ppo.ipynb #1cf6af66
 def _explained_variance(buffer:RolloutBuffer) -> float:
@@ -343,14 +375,22 @@ def train(self:PPOAgent,
           callback=None,              # callback(agent) after every update, or a list of them (all called); any returning False stops training
           checkpoint=None,            # file kept as a resumable checkpoint: every config.checkpoint_every updates / _s seconds, on SIGINT/SIGTERM, at the end
           tensorboard=None,           # directory for TensorBoard event files (None: no TensorBoard)
+          demos=None,                 # demonstrations for the demonstration term (config.demo_coef): a Minari dataset or (observations, actions) arrays
          ) -> dict:
     "Run PPO for `total_timesteps` env steps (whole rollouts); returns the agent's history (all calls so far)."
     c = self.config
     c.validate()
     budget = c.total_timesteps if total_timesteps is None else check_int(total_timesteps, "total_timesteps", low=1)
+    if demos is not None and c.demo_coef == 0:
+        raise ValueError("train: demos were given but PPOConfig.demo_coef is 0, so they would not be used; set demo_coef > 0 "
+                         "(e.g. PPOConfig.preset('pick_place_demos')) or leave demos=None")
     self._tensorboard = None if tensorboard is None else TensorBoardLog(tensorboard, len(self.history["episode_reward"]))
     callback = compose_callbacks(callback)
     runner, act_space = self._make_runner(env)
+    if demos is not None:
+        try: x, y, _ = self._demo_arrays(demos, "train: demos")
+        except BaseException: runner.close(); raise
+        self._demos = (x, np.clip(y, self.action_low, self.action_high).astype(np.float32))
     self._target_timesteps = self.num_timesteps + budget
     prev_threads = torch.get_num_threads()
     if c.torch_threads is not None: torch.set_num_threads(c.torch_threads)
@@ -374,6 +414,7 @@ def train(self:PPOAgent,
         if progress is not None: progress.close()
         if self._tensorboard is not None: self._tensorboard.close()
         runner.close()
+        self._demos = None
         torch.set_num_threads(prev_threads)
     return self.history
 
@@ -394,6 +435,7 @@ def save(self:PPOAgent, path):
         "rollout_state": _to_torch(self._rollout_state),
         "history": {k: [float(x) for x in v] for k, v in self.history.items()},
         "obs_schema": self.obs_schema, "progress": {"target_timesteps": self._target_timesteps},
+        "pretrain": self.pretrain,
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -427,6 +469,7 @@ def load(self:PPOAgent, path):
     self._rollout_state, self.history = _to_numpy(ckpt["rollout_state"]), history
     self.obs_schema = ckpt.get("obs_schema")
     self._target_timesteps = ckpt.get("progress", {}).get("target_timesteps")
+    self.pretrain = ckpt.get("pretrain")
     return self
 
 # %% ../../../nbs/07_ppo.ipynb #fd1e76e4
@@ -486,3 +529,133 @@ def extend_obs(self:PPOAgent, observation_space:gym.spaces.Dict) -> PPOAgent:
     self._rollout_state = self.rollout_buffer = None   # episodes in progress were observed without the new keys
     return self
 
+
+# %% ../../../nbs/07_ppo.ipynb #b2c18345
+@patch
+def _demo_arrays(self:PPOAgent, demos, where:str) -> tuple:
+    "(flat observations (N, obs_dim) float64, actions (N, action_dim) float64, episode id of each row) of a Minari dataset or an (obs, actions) pair."
+    if hasattr(demos, "iterate_episodes"):               # a Minari dataset (simscaleai.imitation.record_demos / load_demos)
+        from ...imitation import demo_arrays            # (imported here: the imitation module builds on this one)
+        schema = _obs_schema(demos.observation_space)
+        if self.obs_schema is not None and schema != self.obs_schema:
+            raise ValueError(f"{where}: the dataset's observations {schema} are not the agent's {self.obs_schema}: it was recorded on another task")
+        x, y, ids = demo_arrays(demos, where)
+    elif isinstance(demos, (tuple, list)) and len(demos) == 2:
+        x = check_array(_as_numpy(demos[0]), f"{where}[0] (observations)").astype(np.float64)
+        y = check_array(_as_numpy(demos[1]), f"{where}[1] (actions)").astype(np.float64)
+        if x.ndim != 2 or y.ndim != 2 or len(x) != len(y) or len(x) == 0:
+            raise ValueError(f"{where}: (observations, actions) must have shapes (N, obs_dim) and (N, action_dim) with the same N > 0, got {x.shape} and {y.shape}")
+        ids = np.zeros(len(x), int)
+    else: raise TypeError(f"{where}: must be a Minari dataset or a pair (observations (N, obs_dim), actions (N, action_dim)), got {type(demos).__name__}")
+    if x.shape[1] != self.obs_dim or y.shape[1] != self.action_dim:
+        raise ValueError(f"{where}: observations flatten to {x.shape[1]} values and actions have {y.shape[1]}; the agent has obs_dim={self.obs_dim}, action_dim={self.action_dim}")
+    return x, y, ids
+
+@patch
+def _fit_actor(self:PPOAgent, x:np.ndarray, y:np.ndarray, ids:np.ndarray, lr:float=1e-3, batch_size:int=256, max_epochs:int=300,
+               patience:int=15, val_fraction:float=0.1) -> dict:
+    "Set the normaliser from `x`, then fit the actor's mean to `y` by MSE (Adam, early stopping on held-out episodes); the log-std is kept."
+    c = self.config
+    self.obs_rms = RunningMeanStd((self.obs_dim,)); self.obs_rms.update(x)
+    y = np.clip(y, self.action_low, self.action_high) if self.action_low is not None else y
+    X = torch.from_numpy(normalize_observations(x, self.obs_rms if c.normalize_obs else None, c.obs_clip)).to(self.device)
+    Y = torch.from_numpy(y.astype(np.float32)).to(self.device)
+    episodes = np.unique(ids)
+    rng = np.random.default_rng(self.seed)
+    held = rng.permutation(episodes)[:max(1, round(len(episodes) * val_fraction))] if len(episodes) > 1 else []
+    is_val = torch.from_numpy(np.isin(ids, held))
+    if not len(held):                                   # one episode (or plain arrays): hold out every tenth step instead
+        is_val = torch.from_numpy(np.arange(len(x)) % 10 == 9)
+    Xt, Yt, Xv, Yv = X[~is_val], Y[~is_val], X[is_val], Y[is_val]
+    params = [p for n, p in self.policy.named_parameters() if n != "actor_log_std" and not n.startswith("critic")]
+    opt, gen = torch.optim.Adam(params, lr=lr), torch.Generator().manual_seed(self.seed)
+    threads = torch.get_num_threads()
+    if c.torch_threads is not None: torch.set_num_threads(c.torch_threads)
+    best, best_flat, best_epoch, losses = float("inf"), None, -1, []
+    try:
+        for epoch in range(max_epochs):
+            perm = torch.randperm(len(Xt), generator=gen)
+            for s in range(0, len(Xt), batch_size):
+                i = perm[s:s + batch_size]
+                loss = torch.nn.functional.mse_loss(self.policy(Xt[i])[0].mean, Yt[i])
+                opt.zero_grad(); loss.backward(); opt.step()
+            with torch.no_grad(): val = torch.nn.functional.mse_loss(self.policy(Xv)[0].mean, Yv).item()
+            losses.append(val)
+            if not np.isfinite(val): raise FloatingPointError(f"fitting the actor diverged at epoch {epoch} (validation loss {val})")
+            if val < best: best, best_flat, best_epoch = val, self._flat.flat.detach().clone(), epoch
+            elif epoch - best_epoch >= patience: break
+    finally: torch.set_num_threads(threads)
+    with torch.no_grad(): self._flat.flat.copy_(best_flat)
+    for p in self.policy.parameters(): p.grad = None
+    return {"fit_val_loss": best, "fit_epochs": len(losses), "fit_best_epoch": best_epoch, "fit_steps": int(len(Xt)), "fit_val_steps": int(len(Xv))}
+
+@patch(cls_method=True)
+def from_demos(cls:PPOAgent,
+               demos,                      # a Minari dataset (record_demos / load_demos) or (observations (N, obs_dim), actions (N, action_dim))
+               env,                        # the task name (or env) the agent will train on: its spaces
+               config:PPOConfig|None=None, # hyper-parameters (e.g. PPOConfig.preset("pick_place_demos"))
+               device="cpu",
+               successes_only:bool=True,   # a dataset: clone its successful episodes only
+              ) -> PPOAgent:
+    "A new agent whose actor's mean is fitted to the demonstrated actions and whose normaliser is the demonstrations'."
+    agent, made = cls.for_env(env, config, device), isinstance(env, str)
+    e = as_env(env)
+    try: agent.check_env(e); space = env_spaces(e)
+    finally:
+        if made: e.close()
+    agent.obs_schema, agent.action_low, agent.action_high = _obs_schema(space[0]), space[1].low.astype(np.float32), space[1].high.astype(np.float32)
+    n_episodes = None
+    if check_bool(successes_only, "from_demos: successes_only") and hasattr(demos, "iterate_episodes"):
+        from ...imitation import successful_episodes
+        n_episodes, demos = len(demos.episode_indices), successful_episodes(demos)
+    x, y, ids = agent._demo_arrays(demos, "from_demos: demos")
+    fit = agent._fit_actor(x, y, ids)
+    agent.pretrain = {"source": "demos", "demo_steps": int(len(x)), "demo_episodes": int(len(np.unique(ids))),
+                      "recorded_episodes": n_episodes, "rollout_steps": 0, **fit}
+    return agent
+
+@patch(cls_method=True)
+def from_clone(cls:PPOAgent,
+               model,                      # the teacher: an object with .predict(batch of dict observations) -> actions, e.g. a BCPolicy
+               env,                        # the task name the agent will train on (the model's episodes run on make_env(env))
+               config:PPOConfig|None=None, # hyper-parameters (e.g. PPOConfig.preset("pick_place_demos"))
+               device="cpu",
+               demos=None,                 # optional demonstrations whose states are labelled by the model too
+               rollout_episodes:int=20,    # the model's own deterministic episodes whose states it labels
+               rollout_seed:int=3_000_000, # episode i resets with rollout_seed + i
+              ) -> PPOAgent:
+    "A new agent whose actor's mean is fitted to `model`'s actions on the states of its own episodes (and of `demos`)."
+    if not callable(getattr(model, "predict", None)): raise TypeError(f"from_clone: model must have a .predict(obs) method, got {type(model).__name__}")
+    rollout_episodes = check_int(rollout_episodes, "from_clone: rollout_episodes", low=0)
+    rollout_seed = check_int(rollout_seed, "from_clone: rollout_seed", low=0)
+    agent, e = cls.for_env(env, config, device), as_env(env)
+    try:
+        agent.check_env(e); space = env_spaces(e)
+        agent.obs_schema, agent.action_low, agent.action_high = _obs_schema(space[0]), space[1].low.astype(np.float32), space[1].high.astype(np.float32)
+        xs, ys, ids, successes = [], [], [], []
+        for i in range(rollout_episodes):
+            obs, _ = e.reset(seed=rollout_seed + i)
+            done = False
+            while not done:
+                a = np.asarray(model.predict(obs), np.float64)
+                xs.append(agent._flat_batch(obs, "from_clone")[0][0]); ys.append(a); ids.append(i)
+                obs, _, terminated, truncated, info = e.step(a)
+                done = terminated or truncated
+            successes.append(bool(info.get("success", False)))
+    finally:
+        if isinstance(env, str): e.close()
+    if not xs and demos is None: raise ValueError("from_clone: no states to fit: give rollout_episodes > 0 or demos")
+    x, y = (np.array(xs).reshape(-1, agent.obs_dim), np.array(ys).reshape(-1, agent.action_dim))
+    ids, n_demo = np.array(ids, int), 0
+    if demos is not None:
+        dx, _, did = agent._demo_arrays(demos, "from_clone: demos")
+        keys = list(agent.obs_schema)          # the demonstrations' states, labelled by the model (one batched call)
+        sizes = [int(np.prod(agent.obs_schema[k])) for k in keys]
+        batch = {k: part.reshape(len(dx), *agent.obs_schema[k]) for k, part in zip(keys, np.split(dx, np.cumsum(sizes)[:-1], axis=1))}
+        dy = np.asarray(model.predict(batch), np.float64).reshape(len(dx), -1)
+        x, y, ids, n_demo = np.concatenate([x, dx]), np.concatenate([y, dy]), np.concatenate([ids, did + rollout_episodes]), len(dx)
+    fit = agent._fit_actor(x, y, ids)
+    agent.pretrain = {"source": "clone", "teacher": type(model).__name__, "rollout_steps": int(len(xs)), "rollout_episodes": rollout_episodes,
+                      "rollout_seed": rollout_seed, "teacher_rollout_success": float(np.mean(successes)) if successes else None,
+                      "demo_steps": int(n_demo), **fit}
+    return agent

@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from ...utils import check_int
 
 # %% auto #0
-__all__ = ['ActorCritic', 'ppo_loss_reference', 'FlatPPO']
+__all__ = ['ActorCritic', 'ppo_loss_reference', 'FlatPPO', 'demo_loss_reference']
 
 # %% ../../../nbs/06_ppo_update.ipynb #501675ac
 _LOG_2PI = math.log(2 * math.pi)
@@ -268,3 +268,51 @@ def autograd_loss_and_grad(self:FlatPPO, obs, actions, old_log_probs, returns, a
         grads = torch.autograd.grad(loss, list(self.policy.parameters()))
     for view, g in zip(self.param_grads, grads): view.copy_(g)
     return stats
+
+# %% ../../../nbs/06_ppo_update.ipynb #5c1539c3
+def demo_loss_reference(policy:ActorCritic,
+                        obs:torch.Tensor,      # demonstrated observations, normalised as the policy sees them (B_d, obs_dim)
+                        actions:torch.Tensor,  # the demonstrated actions (B_d, action_dim)
+                        coef:float,            # lambda_k, the term's weight at this update
+                       ) -> torch.Tensor:
+    "The demonstration term (autograd): coef * mean over the batch of ||(a - mu(o)) / sigma||^2 / 2, sigma held constant."
+    dist, _ = policy(obs)
+    z = (actions - dist.mean) / dist.stddev.detach()
+    return coef * 0.5 * (z * z).sum(-1).mean()
+
+@patch
+@torch.no_grad()
+def add_demo_grad(self:FlatPPO, obs, actions, coef:float) -> float:
+    "Add d(demo term)/d(params) to `flat.grad` (the hand-written backward pass of `demo_loss_reference`); returns the term's value."
+    hs, h = [obs], obs
+    for W, b, _, _ in self.layers:
+        h = torch.addmm(b, h, W.t()).tanh_(); hs.append(h)
+    Wh, bh, gWh, gbh = self.head
+    A = self.action_dim
+    err = torch.addmm(bh[:A], h, Wh[:A].t()) - actions          # mu(o) - a
+    inv_var = torch.exp(-2.0 * self.log_std)
+    g_mean = err * inv_var * (coef / len(obs))                  # d term / d mu
+    value = 0.5 * coef * float((err * err * inv_var).sum()) / len(obs)
+    g_W = g_mean.t() @ h
+    if self.head_mask is not None: g_W.mul_(self.head_mask[:A])
+    gWh[:A].add_(g_W); gbh[:A].add_(g_mean.sum(0))
+    g_h = g_mean @ Wh[:A]
+    for i in range(len(self.layers) - 1, -1, -1):
+        W, _, gW, gb = self.layers[i]
+        hi = hs[i + 1]
+        g_z = g_h - g_h * hi * hi
+        g_W = g_z.t() @ hs[i]
+        if self.trunk_masks[i] is not None: g_W.mul_(self.trunk_masks[i])
+        gW.add_(g_W); gb.add_(g_z.sum(0))
+        if i: g_h = g_z @ W
+    return value
+
+@patch
+def autograd_add_demo_grad(self:FlatPPO, obs, actions, coef:float) -> float:
+    "The same as `add_demo_grad`, by autograd on `demo_loss_reference` (the reference path)."
+    with torch.enable_grad():
+        loss = demo_loss_reference(self.policy, obs, actions, coef)
+        grads = torch.autograd.grad(loss, list(self.policy.parameters()), allow_unused=True)
+    for view, g in zip(self.param_grads, grads):
+        if g is not None: view.add_(g)
+    return float(loss.detach())
