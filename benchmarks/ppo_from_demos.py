@@ -18,10 +18,12 @@ from simscaleai.utils import atomic_write
 
 START = dict(shared_network=False,      # the critic's warm-up moves the critic's trunk only, never the actor's
              init_log_std=-3.0,         # the clone's success with noise on its moves: see the chapter's measurement
+             freeze_obs_norm=True,      # the clone's inputs keep the scale it was fitted on (unfrozen: 86% -> 0% in the warm-up, lift seed 0)
              critic_warmup_steps=20480, # 5 rollouts of the clone before the actor moves
              demo_coef=0.1, demo_decay=0.95)
 VARIANTS = {   # what each variant changes in START
-    "naive": dict(critic_warmup_steps=0, demo_coef=0.0),     # the clone, then PPO with a random critic
+    "naive": dict(critic_warmup_steps=0, demo_coef=0.0, freeze_obs_norm=False),     # the clone, then plain PPO (random critic, moving normaliser)
+    "frozen": dict(critic_warmup_steps=0, demo_coef=0.0),    # ... with the demonstrations' normaliser kept
     "warmup": dict(demo_coef=0.0),                           # the critic trained on the clone's rollouts first
     "full": dict(),                                          # warm-up and the demonstration term (the preset)
 }

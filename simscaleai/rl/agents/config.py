@@ -58,6 +58,7 @@ class PPOConfig:
     checkpoint_every: int|None = 10  # with train(checkpoint=...): rewrite it every N updates (None: no update trigger)
     checkpoint_every_s: float|None = 600.0 # ... and whenever N seconds have passed since the last one (None: no time trigger)
     # Starting from demonstrations (see PPO from demonstrations)
+    freeze_obs_norm: bool = False    # keep the observation normaliser as it is during train() (from_demos sets it from the demonstrations)
     critic_warmup_steps: int = 0     # the agent's first N env steps train the critic only: the actor (mean and log-std) is held where it is
     demo_coef: float = 0.0           # lambda_0 of the demonstration term (train(demos=...)): a BC loss on demonstrated actions beside PPO's
     demo_decay: float = 1.0          # the term's weight is demo_coef * demo_decay ** (actor updates so far), in (0, 1]
@@ -67,7 +68,7 @@ class PPOConfig:
 # %% ../../../nbs/06b_ppo_config.ipynb #c1706409
 _POSITIVE_INTS = ("hidden_dim", "n_layers", "n_steps", "n_epochs", "batch_size", "total_timesteps", "log_every", "n_envs")
 _POSITIVE_REALS = ("clip_epsilon", "max_grad_norm", "lr", "obs_clip", "reward_clip", "adam_eps")
-_BOOLS = ("shared_network", "normalize_obs", "normalize_reward", "normalize_advantage", "anneal_lr", "clip_value_loss", "progress_bar", "fast_update")
+_BOOLS = ("shared_network", "freeze_obs_norm", "normalize_obs", "normalize_reward", "normalize_advantage", "anneal_lr", "clip_value_loss", "progress_bar", "fast_update")
 
 # %% ../../../nbs/06b_ppo_config.ipynb #1822abbd
 @patch

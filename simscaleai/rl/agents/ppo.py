@@ -233,6 +233,11 @@ def _update(self:PPOAgent, buffer:RolloutBuffer) -> dict:
     if self._demos is not None and c.demo_coef > 0: out.update(demo_coef=demo_coef, demo_loss=float(np.mean(demo_losses)) if demo_losses else 0.0)
     return out
 
+class _Frozen(RunningMeanStd):
+    "The same statistics (shared, not copied) whose `update` does nothing: the normaliser of `PPOConfig.freeze_obs_norm`."
+    def __init__(self, rms:RunningMeanStd): self.__dict__ = rms.__dict__
+    def update(self, x): pass
+
 def _critic_mask(flat:FlatPPO) -> torch.Tensor:
     "True at the flat parameters only the critic uses: its head, and with separate trunks (shared_network=False) its trunk too."
     policy, mask = flat.policy, torch.zeros(flat.flat.numel(), dtype=torch.bool, device=flat.flat.device)
@@ -397,7 +402,7 @@ def train(self:PPOAgent,
     progress, stop = None, StopOnSignal()
     checkpointer = None if checkpoint is None else PeriodicCheckpoint(checkpoint, c.checkpoint_every, c.checkpoint_every_s)
     try:
-        args = (self.obs_rms, self.ret_rms, act_space, c.gamma, c.normalize_obs, c.obs_clip, c.normalize_reward, c.reward_clip)
+        args = (_Frozen(self.obs_rms) if c.freeze_obs_norm else self.obs_rms, self.ret_rms, act_space, c.gamma, c.normalize_obs, c.obs_clip, c.normalize_reward, c.reward_clip)
         collector = RayCollector(runner, self.policy, *args) if runner.kind == "ray" else RolloutCollector(runner, *args)
         collector.start(self._rollout_state)
         self._recent_returns = deque(self.history["episode_reward"][-20:], maxlen=20)
