@@ -5,7 +5,7 @@ demonstrations' and the warm-up's too.
 
     MUJOCO_GL=egl OMP_NUM_THREADS=1 python benchmarks/ppo_from_demos.py --task pick_place --variant full --seed 0 --out DIR
 """
-import argparse, json, os, platform, sys, time
+import argparse, ast, json, os, platform, sys, time
 from pathlib import Path
 
 os.environ.setdefault("MUJOCO_GL", "egl")
@@ -40,7 +40,6 @@ a = p.parse_args()
 out = Path(a.out); out.mkdir(parents=True, exist_ok=False)
 n_demos = a.demos or {"lift": 25, "pick_place": 100}[a.task]
 steps = a.steps or {"lift": 100_000, "pick_place": 300_000}[a.task]
-import ast
 overrides = {k: ast.literal_eval(v) for k, v in (s.split("=", 1) for s in a.set)}
 cfg = PPOConfig.preset(a.task, **{**START, **VARIANTS[a.variant], **overrides, "seed": a.seed, "progress_bar": False, "total_timesteps": steps})
 t0 = time.process_time()
@@ -63,8 +62,7 @@ class TimedEval(EvalCallback):
 cb = TimedEval(a.task, a.eval_every or steps // 10, n_episodes=100, seed=1_000_000, best_path=out / "best.pt", verbose=False)
 agent.train(a.task, callback=[cb, log], demos=demos if cfg.demo_coef > 0 else None)
 cb.finish(agent); log(agent)
-from simscaleai.rl.agents.ppo import PPOAgent as _A
-best = _A.from_checkpoint(out / "best.pt") if (out / "best.pt").exists() else agent
+best = PPOAgent.from_checkpoint(out / "best.pt") if (out / "best.pt").exists() else agent
 final = evaluate_batched(a.task, best.predict, 200, 2_000_000)
 h = agent.history
 summary = {"task": a.task, "variant": a.variant, "seed": a.seed, "demos": {"episodes": n_demos, "seed": 10_000 * a.seed, "steps": demos.total_steps},

@@ -199,7 +199,7 @@ def _update(self:PPOAgent, buffer:RolloutBuffer) -> dict:
     add_demo_grad = flat.add_demo_grad if c.fast_update else flat.autograd_add_demo_grad
     before = flat.flat.detach().clone(), copy.deepcopy(self.optimizer.state_dict())   # put back if the update goes non-finite
     warmup = self.num_timesteps <= c.critic_warmup_steps       # the critic's warm-up: only its own parameters move
-    critic = _critic_mask(flat) if warmup else None
+    actor = ~_critic_mask(flat) if warmup else None
     demo_coef = 0.0 if warmup or self._demos is None else c.demo_coef * c.demo_decay ** max(0, self.n_updates - c.critic_warmup_steps // c.n_steps)
     if demo_coef > 0:          # the demonstrations as the network sees them now (the normaliser moved during the rollout)
         demo_x = torch.from_numpy(normalize_observations(self._demos[0], self.obs_rms if c.normalize_obs else None, c.obs_clip)).to(self.device)
@@ -215,12 +215,12 @@ def _update(self:PPOAgent, buffer:RolloutBuffer) -> dict:
             if not (np.isfinite(s).all() and torch.isfinite(flat.flat.grad).all()):
                 self._undo_update(before, f"epoch {epoch}, mini-batch {len(stats) - 1}: the loss ({s[0]}) or its gradient is non-finite")
             if c.target_kl is not None and s[4] > c.target_kl: stop = True; break
-            if critic is not None:
-                flat.flat.grad.mul_(critic); held = flat.flat.detach()[~critic].clone()
+            if actor is not None:
+                flat.flat.grad[actor] = 0.0; held = flat.flat.detach()[actor]      # (a boolean index copies)
             flat.clip_grad_norm_(c.max_grad_norm)
             self.optimizer.step()
-            if critic is not None:
-                with torch.no_grad(): flat.flat[~critic] = held     # Adam's momentum cannot move the actor either
+            if actor is not None:
+                with torch.no_grad(): flat.flat[actor] = held       # Adam's momentum cannot move the actor either
             if not (torch.isfinite(flat.flat).all() and torch.isfinite(flat.log_std.exp()).all()):
                 self._undo_update(before, f"epoch {epoch}, mini-batch {len(stats) - 1}: the Adam step (lr={self.optimizer.param_groups[0]['lr']:g}) "
                                           "made the parameters non-finite: training diverged; lower PPOConfig.lr")
@@ -540,7 +540,7 @@ def extend_obs(self:PPOAgent, observation_space:gym.spaces.Dict) -> PPOAgent:
 def _demo_arrays(self:PPOAgent, demos, where:str) -> tuple:
     "(flat observations (N, obs_dim) float64, actions (N, action_dim) float64, episode id of each row) of a Minari dataset or an (obs, actions) pair."
     if hasattr(demos, "iterate_episodes"):               # a Minari dataset (simscaleai.imitation.record_demos / load_demos)
-        from ...imitation import demo_arrays            # (imported here: the imitation module builds on this one)
+        from simscaleai.imitation import demo_arrays            # (imported here: the imitation module builds on this one)
         schema = _obs_schema(demos.observation_space)
         if self.obs_schema is not None and schema != self.obs_schema:
             raise ValueError(f"{where}: the dataset's observations {schema} are not the agent's {self.obs_schema}: it was recorded on another task")
@@ -611,7 +611,7 @@ def from_demos(cls:PPOAgent,
     agent.obs_schema, agent.action_low, agent.action_high = _obs_schema(space[0]), space[1].low.astype(np.float32), space[1].high.astype(np.float32)
     n_episodes = None
     if check_bool(successes_only, "from_demos: successes_only") and hasattr(demos, "iterate_episodes"):
-        from ...imitation import successful_episodes
+        from simscaleai.imitation import successful_episodes
         n_episodes, demos = len(demos.episode_indices), successful_episodes(demos)
     x, y, ids = agent._demo_arrays(demos, "from_demos: demos")
     fit = agent._fit_actor(x, y, ids)
@@ -637,21 +637,16 @@ def from_clone(cls:PPOAgent,
     try:
         agent.check_env(e); space = env_spaces(e)
         agent.obs_schema, agent.action_low, agent.action_high = _obs_schema(space[0]), space[1].low.astype(np.float32), space[1].high.astype(np.float32)
-        xs, ys, ids, successes = [], [], [], []
-        for i in range(rollout_episodes):
-            obs, _ = e.reset(seed=rollout_seed + i)
-            done = False
-            while not done:
-                a = np.asarray(model.predict(obs), np.float64)
-                xs.append(agent._flat_batch(obs, "from_clone")[0][0]); ys.append(a); ids.append(i)
-                obs, _, terminated, truncated, info = e.step(a)
-                done = terminated or truncated
-            successes.append(bool(info.get("success", False)))
+        from simscaleai.dagger import label_rollout             # the model drives and labels its own states (imported here: dagger builds on this module)
+        episodes = [label_rollout(e, model, model.predict, rollout_seed + i) for i in range(rollout_episodes)]
     finally:
         if isinstance(env, str): e.close()
-    if not xs and demos is None: raise ValueError("from_clone: no states to fit: give rollout_episodes > 0 or demos")
-    x, y = (np.array(xs).reshape(-1, agent.obs_dim), np.array(ys).reshape(-1, agent.action_dim))
-    ids, n_demo = np.array(ids, int), 0
+    if not episodes and demos is None: raise ValueError("from_clone: no states to fit: give rollout_episodes > 0 or demos")
+    successes = [ok for _, _, ok in episodes]
+    x = np.concatenate([ep[0] for ep in episodes]) if episodes else np.zeros((0, agent.obs_dim))
+    y = np.concatenate([ep[1] for ep in episodes]) if episodes else np.zeros((0, agent.action_dim))
+    ids, n_demo = np.concatenate([np.full(len(ep[0]), i) for i, ep in enumerate(episodes)] or [np.zeros(0, int)]), 0
+    n_rollout = len(x)
     if demos is not None:
         dx, _, did = agent._demo_arrays(demos, "from_clone: demos")
         keys = list(agent.obs_schema)          # the demonstrations' states, labelled by the model (one batched call)
@@ -660,7 +655,7 @@ def from_clone(cls:PPOAgent,
         dy = np.asarray(model.predict(batch), np.float64).reshape(len(dx), -1)
         x, y, ids, n_demo = np.concatenate([x, dx]), np.concatenate([y, dy]), np.concatenate([ids, did + rollout_episodes]), len(dx)
     fit = agent._fit_actor(x, y, ids)
-    agent.pretrain = {"source": "clone", "teacher": type(model).__name__, "rollout_steps": int(len(xs)), "rollout_episodes": rollout_episodes,
+    agent.pretrain = {"source": "clone", "teacher": type(model).__name__, "rollout_steps": int(n_rollout), "rollout_episodes": rollout_episodes,
                       "rollout_seed": rollout_seed, "teacher_rollout_success": float(np.mean(successes)) if successes else None,
                       "demo_steps": int(n_demo), **fit}
     return agent
