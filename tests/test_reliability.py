@@ -44,11 +44,14 @@ def test_a_busy_run_directory_is_refused_to_overwrite_and_resume(tmp_path):
     first = start("reach", "--total-timesteps", "16384", "--checkpoint-every", "1", "--seed", "1", "--out", "busy", *QUICK, cwd=tmp_path)
     try:
         wait_for(lambda: (tmp_path/"busy"/"checkpoint.pt").exists(), 600, "the first run's first checkpoint")
-        for args in (["train", "reach", "--out", "busy", "--overwrite", "--seed", "2", "--total-timesteps", "2048", *QUICK],
-                     ["train", "reach", "--resume", "busy", "--no-progress", "--no-video"]):
-            r = simscale(*args, cwd=tmp_path)
-            assert r.returncode == 2, r.stderr
-            assert "'busy' is in use by another process" in r.stderr and "Traceback" not in r.stderr, r.stderr
+        os.killpg(first.pid, signal.SIGSTOP)     # paused, still owning the directory: it cannot finish before the others ask (a loaded machine)
+        try:
+            for args in (["train", "reach", "--out", "busy", "--overwrite", "--seed", "2", "--total-timesteps", "2048", *QUICK],
+                         ["train", "reach", "--resume", "busy", "--no-progress", "--no-video"]):
+                r = simscale(*args, cwd=tmp_path)
+                assert r.returncode == 2, r.stderr
+                assert "'busy' is in use by another process" in r.stderr and "Traceback" not in r.stderr, r.stderr
+        finally: os.killpg(first.pid, signal.SIGCONT)
         _, err = first.communicate(timeout=900)
         assert first.returncode == 0, err
     finally: kill(first)
