@@ -16,32 +16,27 @@ from simscaleai.rl.agents.config import PPOConfig
 from simscaleai.rl.callbacks import EvalCallback, evaluate_batched
 from simscaleai.utils import atomic_write
 
-START = dict(shared_network=False,      # the critic's warm-up moves the critic's trunk only, never the actor's
-             init_log_std=-3.0,         # the clone's success with noise on its moves: see the chapter's measurement
-             freeze_obs_norm=True,      # the clone's inputs keep the scale it was fitted on (unfrozen: 86% -> 0% in the warm-up, lift seed 0)
-             critic_warmup_steps=20480, # 5 rollouts of the clone before the actor moves
-             demo_coef=0.1, demo_decay=0.95)
-VARIANTS = {   # what each variant changes in START
+VARIANTS = {   # what each variant changes in the task's from-demonstrations preset (PPOConfig.preset("<task>_demos"))
     "naive": dict(critic_warmup_steps=0, demo_coef=0.0, freeze_obs_norm=False),     # the clone, then plain PPO (random critic, moving normaliser)
     "frozen": dict(critic_warmup_steps=0, demo_coef=0.0),    # ... with the demonstrations' normaliser kept
     "warmup": dict(demo_coef=0.0),                           # the critic trained on the clone's rollouts first
-    "full": dict(),                                          # warm-up and the demonstration term (the preset)
+    "full": dict(),                                          # warm-up and the demonstration term: the preset as it is
 }
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument("--task", required=True, choices=["lift", "pick_place"])
 p.add_argument("--variant", required=True, choices=sorted(VARIANTS))
 p.add_argument("--seed", type=int, default=0, help="PPO seed; the demonstrations reset with seeds 10,000 * seed + i")
 p.add_argument("--demos", type=int, default=None, help="expert demonstrations (default: the preset's recorded count, 25 lift / 100 pick_place)")
-p.add_argument("--steps", type=int, default=None, help="PPO env steps (default 100k lift, 300k pick_place)")
+p.add_argument("--steps", type=int, default=None, help="PPO env steps (default: the preset's, 100k lift / 300k pick_place)")
 p.add_argument("--eval-every", type=int, default=None, help="env steps between evaluations (default: steps / 10)")
 p.add_argument("--set", nargs="*", default=[], help="PPOConfig overrides field=value (Python literals)")
 p.add_argument("--out", required=True, help="new folder for the run's files")
 a = p.parse_args()
 out = Path(a.out); out.mkdir(parents=True, exist_ok=False)
 n_demos = a.demos or {"lift": 25, "pick_place": 100}[a.task]
-steps = a.steps or {"lift": 100_000, "pick_place": 300_000}[a.task]
+steps = a.steps or PPOConfig.preset(f"{a.task}_demos").total_timesteps
 overrides = {k: ast.literal_eval(v) for k, v in (s.split("=", 1) for s in a.set)}
-cfg = PPOConfig.preset(a.task, **{**START, **VARIANTS[a.variant], **overrides, "seed": a.seed, "progress_bar": False, "total_timesteps": steps})
+cfg = PPOConfig.preset(f"{a.task}_demos", **{**VARIANTS[a.variant], **overrides, "seed": a.seed, "progress_bar": False, "total_timesteps": steps})
 t0 = time.process_time()
 demos = record_demos(a.task, n_demos, 10_000 * a.seed, out / "demos", progress=False)
 agent = PPOAgent.from_demos(demos, a.task, cfg)

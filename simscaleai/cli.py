@@ -113,8 +113,8 @@ def _claim_run_dir(stack:contextlib.ExitStack, out_dir:Path, is_default:bool, ov
 
 # %% ../nbs/09_cli.ipynb #8c1cabdd
 def _make_agent(env, env_name:str, seed:int|None, n_envs:int|None, total_timesteps:int|None, device:str, resume, progress:bool,
-                checkpoint_every:int|None=None, ray_workers:int|None=None, ray_address:str|None=None, preset:bool=True):
-    "The agent to train: restored from `resume`, or new with the task's preset (or the defaults) and the given overrides."
+                checkpoint_every:int|None=None, ray_workers:int|None=None, ray_address:str|None=None, preset:bool=True, demos=None):
+    "The agent to train: restored from `resume`, or new with the task's preset (or the defaults) and the given overrides; with `demos`, started from them."
     from simscaleai.rl.agents.ppo import PPOAgent, PPOConfig
     from simscaleai.rl.agents.config import PRESETS
     if resume is not None:
@@ -142,9 +142,13 @@ def _make_agent(env, env_name:str, seed:int|None, n_envs:int|None, total_timeste
     if ray_address is not None: overrides["ray_address"] = ray_address
     if total_timesteps is not None: overrides["total_timesteps"] = total_timesteps
     elif env_name in DEFAULT_TIMESTEPS: overrides["total_timesteps"] = DEFAULT_TIMESTEPS[env_name]
-    try: config = PPOConfig.preset(env_name, **overrides) if preset and env_name in PRESETS else PPOConfig(**overrides)
+    name = env_name if demos is None else f"{env_name}_demos"
+    if demos is not None and preset and name not in PRESETS:
+        raise UserError(f"--demos: there is no from-demonstrations preset for {env_name!r} (there are {sorted(k for k in PRESETS if k.endswith('_demos'))}); "
+                        "add --no-preset to start from PPOConfig()'s defaults")
+    try: config = PPOConfig.preset(name, **overrides) if preset and name in PRESETS else PPOConfig(**overrides)
     except (TypeError, ValueError) as e: raise _user_error(e) from None
-    try: agent = PPOAgent.for_env(env, config, _device(device))
+    try: agent = PPOAgent.for_env(env, config, _device(device)) if demos is None else PPOAgent.from_demos(demos, env, config, _device(device))
     except ValueError as e: raise UserError(f"{env_name}: {e}") from None
     return _check_ray(agent)
 
@@ -193,6 +197,7 @@ def train_run(env_name:str="reach",          # a task (see `simscale list-envs`)
               stop_at:float|bool|None=None,  # stop at the first evaluation with this success rate (None: the eval preset; False: never)
               randomize:dict|str|None=None,  # train (and evaluate) across worlds: perturbation -> value or (low, high), or "preset" (randomize_preset)
               action_history:int|None=None,  # observe the last N actions sent (SimConfig.action_history; None: what a --resume FILE observes, else 0)
+              demos:str|Path|None=None,      # a dataset folder (simscale demos): start the actor from it, with the <task>_demos preset
              ) -> Path:
     "Train PPO on `env_name` (evaluating as it goes, keeping the best policy), evaluate the best on fresh episodes, write a run directory."
     _check_env_name(env_name)
@@ -204,6 +209,11 @@ def train_run(env_name:str="reach",          # a task (see `simscale list-envs`)
         raise UserError(f"--stop-at must be a success rate in (0, 1] (or 'none'), got {stop_at!r}")
     _device(device)
     randomize = _randomize_spec(env_name, randomize)
+    dataset = None
+    if demos is not None:
+        if resume is not None: raise UserError("--demos starts a new agent from demonstrations; it cannot be given with --resume (a resumed run keeps its own start)")
+        dataset, task = _dataset_task(demos, "--demos: ")
+        if task != env_name: raise UserError(f"--demos: {str(demos)!r} was recorded on {task!r}; this run trains {env_name!r}")
     if resume is not None and Path(resume).is_dir():
         if randomize: raise UserError("--randomize cannot be given with --resume RUN_DIR: the run continues in its own worlds")
         if action_history is not None: raise UserError("--action-history cannot be given with --resume RUN_DIR: the run continues with its own observations")
@@ -214,7 +224,7 @@ def train_run(env_name:str="reach",          # a task (see `simscale list-envs`)
     env = _task_env(env_name, randomize, env_config)
     try:
         agent = _make_agent(env, env_name, seed, n_envs, total_timesteps, device, resume, progress, checkpoint_every, ray_workers,
-                            ray_address, preset)
+                            ray_address, preset, dataset)
         budget = total_timesteps if resume is not None and total_timesteps is not None else agent.config.total_timesteps
         schedule = eval_schedule(env_name, budget, agent.config.n_steps, eval_every, eval_episodes, stop_at)
         if schedule["stop_at"] is not None and not schedule["every_steps"]:
@@ -223,7 +233,8 @@ def train_run(env_name:str="reach",          # a task (see `simscale list-envs`)
             final = Path(out_dir) if out_dir is not None else default_run_dir(env_name.replace(":", "_").replace("/", "_"))
             run_dir = _claim_run_dir(stack, final, out_dir is None, overwrite)
             if not run_dir.name.endswith(".partial"): final = run_dir     # (a claimed name may have a -2 suffix)
-            _train_into(run_dir, agent, env, env_name, budget, resume, device, schedule, video, progress, tensorboard, randomize, env_config)
+            _train_into(run_dir, agent, env, env_name, budget, resume, device, schedule, video, progress, tensorboard, randomize, env_config,
+                        None if dataset is None else Path(demos))
     finally: env.close()
     return final
 
@@ -264,12 +275,15 @@ def eval_schedule(env_name:str, budget:int, n_steps:int, eval_every:int|None=Non
 
 # %% ../nbs/09_cli.ipynb #ec4528ac
 def _train_into(run_dir:Path, agent, env, env_name:str, budget:int, resumed_from, device:str, schedule:dict, video:bool,
-                progress:bool, tensorboard:bool, randomize:dict|None=None, env_config:dict|None=None):
+                progress:bool, tensorboard:bool, randomize:dict|None=None, env_config:dict|None=None, demos_dir:Path|None=None):
     "Train `agent` for `budget` more steps with its resumable checkpoint (and best.pt) in `run_dir`, then write the run's results there."
     from simscaleai.rl.callbacks import EvalCallback
     meta = {"env": env_name, "seed": agent.seed, "resumed_from": None if resumed_from is None else str(resumed_from),
             "eval_episodes": schedule["n_episodes"], "eval_seed": EVAL_SEED, "eval_during_training": schedule, "device": device,
-            "status": "training", **({"randomize": randomize} if randomize else {}), **({"env_config": env_config} if env_config else {})}
+            "status": "training", **({"randomize": randomize} if randomize else {}), **({"env_config": env_config} if env_config else {}),
+            **({"demos": str(Path(demos_dir).resolve()), "pretrain": agent.pretrain} if demos_dir is not None else {})}
+    demos = None
+    if demos_dir is not None and agent.config.demo_coef > 0: demos = _dataset_task(demos_dir, "--demos: ")[0]   # the demonstration term's data
     _write_json(run_dir/"run.json", meta)
     evaluation = None
     if schedule["every_steps"]:
@@ -280,7 +294,7 @@ def _train_into(run_dir:Path, agent, env, env_name:str, budget:int, resumed_from
     t0 = time.perf_counter()
     try:
         if budget > 0: agent.train(env, total_timesteps=budget, checkpoint=run_dir/"checkpoint.pt", callback=evaluation,
-                                   tensorboard=run_dir/"tensorboard" if tensorboard else None)
+                                   tensorboard=run_dir/"tensorboard" if tensorboard else None, demos=demos)
         if evaluation is not None: best = evaluation.finish(agent)      # the last weights compete too
     except ValueError as e:   # settings that only the first evaluation can check (--stop-at on an env without info["success"])
         if evaluation is not None: evaluation.close()
@@ -348,8 +362,11 @@ def _resume_owned(run_dir:Path, env_name:str, device:str, eval_episodes, video:b
             schedule = {**before, **({} if eval_every is None else {"every_steps": eval_every}),
                         **({} if eval_episodes is None else {"n_episodes": eval_episodes}),
                         **({} if stop_at is None else {"stop_at": None if stop_at is False else float(stop_at)})}
+        demos_dir = meta.get("demos")           # a run started from demonstrations keeps its demonstration term
+        if demos_dir is not None and not Path(demos_dir).is_dir():
+            raise UserError(f"--resume: the run was started from the demonstrations in {demos_dir!r}, which are gone; its demonstration term needs them")
         _train_into(run_dir, agent, env, env_name, remaining, meta.get("resumed_from"), device, schedule, video, progress, tensorboard,
-                    randomize, env_config)
+                    randomize, env_config, None if demos_dir is None else Path(demos_dir))
     finally: env.close()
     return run_dir
 
@@ -424,6 +441,16 @@ def demos_run(task:str,              # a task with a scripted expert (or any tas
     try: return record_demos(task, episodes, seed, out_dir, policy=what, progress=progress)
     except (TypeError, ValueError, FileExistsError) as e: raise UserError(str(e).splitlines()[0].removeprefix("record_demos: ")) from None
 
+def _dataset_task(dataset_dir, flag:str="") -> tuple:
+    "(the Minari dataset in `dataset_dir`, the task it was recorded on); UserError (prefixed by `flag`) for anything else."
+    from simscaleai.imitation import load_demos
+    try: demos = load_demos(dataset_dir)
+    except (FileNotFoundError, ValueError) as e: raise UserError(flag + str(e)) from None
+    task = (demos.storage.metadata.get("simscaleai") or {}).get("task")
+    if not isinstance(task, str): raise UserError(f"{flag}{str(dataset_dir)!r} is a Minari dataset without a task in its metadata: record one with simscale demos")
+    _check_env_name(task)
+    return demos, task
+
 def bc_run(dataset_dir,               # a folder written by `simscale demos` (record_demos)
            out_dir=None,              # run directory (None: runs/<task>-bc-<timestamp>)
            seed:int=0,                # BCConfig.seed: the split, initial weights and shuffles
@@ -433,15 +460,11 @@ def bc_run(dataset_dir,               # a folder written by `simscale demos` (re
            progress:bool=True,        # progress bars
           ) -> Path:
     "`simscale bc`: clone the demonstrations in `dataset_dir`, evaluate the clone, write a run directory like `simscale train`'s; returns it."
-    from simscaleai.imitation import BCConfig, load_demos, successful_episodes, train_bc
+    from simscaleai.imitation import BCConfig, successful_episodes, train_bc
     from simscaleai.sim import make_env
     if eval_episodes < 1: raise UserError(f"--eval-episodes must be >= 1, got {eval_episodes}")
     if seed < 0: raise UserError(f"--seed must be >= 0, got {seed}")
-    try: demos = load_demos(dataset_dir)
-    except (FileNotFoundError, ValueError) as e: raise UserError(str(e)) from None
-    task = (demos.storage.metadata.get("simscaleai") or {}).get("task")
-    if not isinstance(task, str): raise UserError(f"{str(dataset_dir)!r} is a Minari dataset without a task in its metadata: record one with simscale demos")
-    _check_env_name(task)
+    demos, task = _dataset_task(dataset_dir)
     out = Path(out_dir) if out_dir is not None else default_run_dir(f"{task}-bc")
     if out_dir is not None and out.exists() and not overwrite:   # refused before training, not after
         raise UserError(f"--out: output directory {str(out)!r} already exists; pass --overwrite to replace it or --out to choose another")
@@ -531,6 +554,9 @@ def _add_train_parser(sub):
     t.add_argument("--action-history", type=int, default=None, metavar="N",
                    help="observe the last N actions sent (the obs key last_actions): what a policy needs to act through latency "
                         "(default: what a --resume FILE observes, else 0; a file trained without them is extended)")
+    t.add_argument("--demos", default=None, metavar="DATASET_DIR",
+                   help="start from demonstrations recorded by `simscale demos` on this task: the actor cloned from them, then PPO "
+                        "with the critic's warm-up and the demonstration term (the <task>_demos preset: lift, pick_place)")
 
 # %% ../nbs/09_cli.ipynb #769fba1a
 def _add_eval_parser(sub):
@@ -541,7 +567,7 @@ def _add_eval_parser(sub):
     e.add_argument("checkpoint", nargs="?", default=None,
                    help="checkpoint file (e.g. runs/reach-.../best.pt, or a clone's policy.pt), or a run directory (its run.json's policy and env)")
     e.add_argument("--pretrained", default=None, metavar="NAME",
-                   help="evaluate a policy shipped with the package instead of a file (lift, pick_place, lift_bc, pick_place_bc, pick_place_robust; see simscaleai.pretrained)")
+                   help="evaluate a policy shipped with the package instead of a file (lift, pick_place, lift_bc, pick_place_bc, pick_place_robust, lift_demos, pick_place_demos; see simscaleai.pretrained.available())")
     e.add_argument("--env", default=None, help="environment to evaluate in (default: reach; a cloned model or --pretrained: the task it was trained on)")
     e.add_argument("--episodes", type=int, default=50, metavar="N", help="number of episodes (default: 50)")
     e.add_argument("--seed", type=int, default=EVAL_SEED, help=f"episode i resets with seed+i (default: {EVAL_SEED}, as simscale train)")
@@ -622,7 +648,7 @@ def main(argv:list|None=None) -> int:
                             tensorboard=args.tensorboard, checkpoint_every=args.checkpoint_every,
                             ray_workers=args.ray_workers, ray_address=args.ray_address, preset=not args.no_preset,
                             eval_every=args.eval_every, stop_at=args.stop_at, randomize=args.randomize,
-                            action_history=args.action_history)
+                            action_history=args.action_history, demos=args.demos)
             metrics = json.loads((run/"eval.json").read_text())
             print(format_metrics(metrics)); print(f"run directory: {run}")
         elif args.command == "demos":

@@ -41,7 +41,7 @@ def test_help_describes_every_flag(sub, flags):
     (["eval", "garbage.pt", "--env", "nope"], "unknown environment 'nope'"),
     (["eval"], "eval takes a CHECKPOINT file or --pretrained NAME, one of the two"),
     (["eval", "garbage.pt", "--pretrained", "lift"], "got both 'garbage.pt' and --pretrained 'lift'"),
-    (["eval", "--pretrained", "push"], "--pretrained: no policy named 'push'; available: ['lift', 'lift_bc', 'pick_place', 'pick_place_bc', 'pick_place_robust']"),
+    (["eval", "--pretrained", "push"], "--pretrained: no policy named 'push'; available: ['lift', 'lift_bc', 'lift_demos', 'pick_place', 'pick_place_bc', 'pick_place_demos', 'pick_place_robust']"),
     (["eval", "--pretrained", "pick_place_bc", "--env", "lift"], "are not the ones"),
     # demonstrations and cloning
     (["demos", "raech", "--episodes", "1", "--out", "d"], "unknown environment 'raech'"),
@@ -114,7 +114,7 @@ def test_train_lift_uses_the_task_preset_unless_told_not_to(tmp_path, flags, gam
     config = json.loads((run/"run.json").read_text())["config"]
     assert (config["gamma"], config["n_envs"]) == (gamma, n_envs)
 
-@pytest.mark.parametrize("name", ["lift", "pick_place", "lift_bc", "pick_place_bc", "pick_place_robust"])
+@pytest.mark.parametrize("name", ["lift", "pick_place", "lift_bc", "pick_place_bc", "pick_place_robust", "lift_demos", "pick_place_demos"])
 def test_eval_pretrained_runs_the_shipped_policy_on_its_own_task(name):
     from simscaleai import pretrained
     meta = pretrained.info(name)

@@ -27,8 +27,8 @@ from .long_runs import (CKPT_FORMAT, CKPT_VERSION, read_checkpoint, StopOnSignal
                                             PeriodicCheckpoint, Progress, TensorBoardLog, planned_steps, _to_torch, _to_numpy)
 
 # %% auto #0
-__all__ = ['PPOAgent', 'compose_callbacks', 'PPOConfig', 'ActorCritic', 'RolloutBuffer', 'RunningMeanStd', 'flatten_obs',
-           'flat_obs_dim', 'gae_advantages']
+__all__ = ['relative_pairs', 'PPOAgent', 'compose_callbacks', 'PPOConfig', 'ActorCritic', 'RolloutBuffer', 'RunningMeanStd',
+           'flatten_obs', 'flat_obs_dim', 'gae_advantages']
 
 # %% ../../../nbs/07_ppo.ipynb #df509e88
 _logger = logging.getLogger(__name__)
@@ -39,6 +39,33 @@ _all_ = ["PPOConfig", "ActorCritic", "RolloutBuffer", "RunningMeanStd", "flatten
 _CKPT_FORMAT, _CKPT_VERSION = CKPT_FORMAT, CKPT_VERSION
 
 # %% ../../../nbs/07_ppo.ipynb #d42d5c16
+def relative_pairs(obs_schema:dict|None) -> list:
+    "(a, b) for every two 3-vector `*_pos` entries of a {key: shape} schema, keys sorted as `flatten_obs` lays them out: the relative features b - a."
+    points = [k for k, s in sorted((obs_schema or {}).items()) if k.endswith("_pos") and list(s) == [3]]
+    return [(a, b) for i, a in enumerate(points) for b in points[i + 1:]]
+
+def _relative_slices(config:PPOConfig, obs_schema:dict|None, where:str) -> list:
+    "The flat-vector slices (a, b) of `config.relative_features`' pairs ([] when it is off); ValueError when the observations have none."
+    if not config.relative_features: return []
+    pairs = relative_pairs(obs_schema)
+    if not pairs:
+        raise ValueError(f"{where}: PPOConfig.relative_features needs dict observations with at least two 3-vector '*_pos' entries, got the "
+                         f"observation keys {obs_schema}; make the agent with PPOAgent.for_env(env, config), which reads them from the env")
+    ends = np.cumsum([int(np.prod(s)) for s in obs_schema.values()])
+    where_is = {k: slice(int(e - np.prod(s)), int(e)) for (k, s), e in zip(obs_schema.items(), ends)}
+    return [(where_is[a], where_is[b]) for a, b in pairs]
+
+class _Inputs:
+    """The network's input of raw flat observations (n, obs_dim): the observation, then b - a for each pair of slices, normalised by
+    `rms` (of that wider size). `update` folds a batch into `rms` unless `frozen` (PPOConfig.freeze_obs_norm); it stands in for `rms`."""
+    def __init__(self, rms:RunningMeanStd, pairs:list=(), frozen:bool=False): self.rms, self.pairs, self.frozen = rms, list(pairs), frozen
+    def features(self, x:np.ndarray) -> np.ndarray:
+        return np.concatenate([x] + [x[:, b] - x[:, a] for a, b in self.pairs], 1) if self.pairs else x
+    def update(self, x:np.ndarray):
+        if not self.frozen: self.rms.update(self.features(np.asarray(x, np.float64)))
+    def normalize(self, x:np.ndarray, clip:float) -> np.ndarray: return self.rms.normalize(self.features(x), clip)
+    mean, var, count = (property(lambda self, k=k: getattr(self.rms, k)) for k in ("mean", "var", "count"))   # what Ray ships to its actors
+
 class PPOAgent:
     "PPO-Clip with GAE for continuous actions: `train(env)`, `predict(obs)`, `save(path)`, `load(path)`."
     def __init__(self,
@@ -46,39 +73,50 @@ class PPOAgent:
                  action_dim:int,               # size of the action vector
                  config:PPOConfig|None=None,   # hyper-parameters (default: PPOConfig())
                  device="cpu",                 # torch device of the network (checked: one this machine has)
+                 obs_schema:dict|None=None,    # {key: shape} of dict observations, fixed from the start (needed by config.relative_features)
                 ):
         self.obs_dim, self.action_dim = check_int(obs_dim, "obs_dim", low=1), check_int(action_dim, "action_dim", low=1)
         if config is None: config = PPOConfig()
         if not isinstance(config, PPOConfig): raise TypeError(f"config must be a PPOConfig, got {type(config).__name__}")
         config.validate()
+        if obs_schema is not None:
+            if not isinstance(obs_schema, dict) or sum(int(np.prod(s)) for s in obs_schema.values()) != self.obs_dim:
+                raise ValueError(f"obs_schema must be a dict {{key: shape}} whose sizes add up to obs_dim={self.obs_dim}, got {obs_schema!r}")
+            obs_schema = {str(k): [int(n) for n in s] for k, s in sorted(obs_schema.items())}
+        self._pairs = _relative_slices(config, obs_schema, "PPOAgent")
+        self._in_dim = self.obs_dim + 3 * len(self._pairs)     # the network's input: the observation and its relative features
         self.config, self.device = config, resolve_device(device, "device")
         self.seed = config.seed if config.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
-        self.policy, self._flat, self.optimizer, self.generator = self._build(config, self.seed)
-        self.obs_rms, self.ret_rms = RunningMeanStd((self.obs_dim,)), RunningMeanStd(())
+        self.policy, self._flat, self.optimizer, self.generator = self._build(config, self.seed, self._in_dim)
+        self.obs_rms, self.ret_rms = RunningMeanStd((self._in_dim,)), RunningMeanStd(())
         self.num_timesteps = self.n_updates = self.n_episodes = 0
         self.history = {k: [] for k in ("episode_reward", "episode_length", "policy_loss", "value_loss")}
         self.action_low = self.action_high = None
         self._rollout_state = None     # per-env episode state at the end of the last train() call (for exact resume)
-        self.obs_schema = None         # {key: shape} of the dict observations trained on (None: array observations / not trained)
+        self.obs_schema = obs_schema   # {key: shape} of the dict observations trained on (None: array observations / not trained)
         self._target_timesteps = None  # num_timesteps at which the current (or last) train() call ends: what a resume continues to
         self.rollout_buffer = None     # the last rollout (RolloutBuffer), kept for inspection
         self._demos = None             # (observations, actions) of train(demos=...), for the demonstration term, during that call
         self.pretrain = None           # how from_demos / from_clone started the actor (plain data, saved in checkpoints)
 
-    def _build(self, config:PPOConfig, seed:int):
-        "Fresh network (seeded), its flat-parameter view, Adam, and the sampling/shuffling generator."
+    def _build(self, config:PPOConfig, seed:int, in_dim:int):
+        "Fresh network (seeded) on `in_dim` inputs, its flat-parameter view, Adam, and the sampling/shuffling generator."
         init_seed, gen_seed = (int(s) for s in np.random.SeedSequence(seed).generate_state(2))
         threads = torch.get_num_threads()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
             torch.set_num_threads(1)    # the orthogonal init's QR differs in the last bits with the thread count: same seed, same weights
-            try: policy = ActorCritic(self.obs_dim, self.action_dim, config.hidden_dim, config.n_layers, config.init_log_std,
-                                           config.shared_network)
+            try: policy = ActorCritic(in_dim, self.action_dim, config.hidden_dim, config.n_layers, config.init_log_std,
+                                           config.shared_network, config.activation)
             finally: torch.set_num_threads(threads)
         policy.to(self.device)
         flat = FlatPPO(policy)
         optimizer = torch.optim.Adam([flat.flat], lr=config.lr, eps=config.adam_eps, fused=self.device.type in ("cpu", "cuda"))
         return policy, flat, optimizer, torch.Generator().manual_seed(gen_seed)
+
+    def _normalizer(self, frozen:bool=False):
+        "What normalises the network's inputs: `obs_rms` itself, or an `_Inputs` over it that adds the relative features and/or does not update."
+        return _Inputs(self.obs_rms, self._pairs, frozen) if self._pairs or frozen else self.obs_rms
 
 # %% ../../../nbs/07_ppo.ipynb #1dab02de
 def _obs_schema(space) -> dict|None:
@@ -135,7 +173,7 @@ def predict(self:PPOAgent, obs, deterministic:bool=True) -> np.ndarray:
     x, single = self._flat_batch(obs, "predict")
     c = self.config
     with torch.no_grad():
-        mean, _ = self._flat.forward(torch.from_numpy(normalize_observations(x, self.obs_rms if c.normalize_obs else None, c.obs_clip)).to(self.device))
+        mean, _ = self._flat.forward(torch.from_numpy(normalize_observations(x, self._normalizer() if c.normalize_obs else None, c.obs_clip)).to(self.device))
         action = mean if deterministic else mean + self._flat.log_std.exp() * torch.randn_like(mean)
     action = action.cpu().numpy()
     if self.action_low is not None: action = np.clip(action, self.action_low, self.action_high)
@@ -188,7 +226,8 @@ def for_env(cls:PPOAgent,
         if made: env.close()
     if not isinstance(act_space, gym.spaces.Box) or len(act_space.shape) != 1:
         raise ValueError(f"PPOAgent needs a one-dimensional Box action space (continuous actions), got {act_space}")
-    return cls(flat_obs_dim(obs_space), act_space.shape[0], config, device)
+    schema = _obs_schema(obs_space) if config is not None and config.relative_features else None   # (otherwise set by the first train())
+    return cls(flat_obs_dim(obs_space), act_space.shape[0], config, device, obs_schema=schema)
 
 # %% ../../../nbs/07_ppo.ipynb #a1394473
 @patch
@@ -202,7 +241,7 @@ def _update(self:PPOAgent, buffer:RolloutBuffer) -> dict:
     actor = ~_critic_mask(flat) if warmup else None
     demo_coef = 0.0 if warmup or self._demos is None else c.demo_coef * c.demo_decay ** max(0, self.n_updates - c.critic_warmup_steps // c.n_steps)
     if demo_coef > 0:          # the demonstrations as the network sees them now (the normaliser moved during the rollout)
-        demo_x = torch.from_numpy(normalize_observations(self._demos[0], self.obs_rms if c.normalize_obs else None, c.obs_clip)).to(self.device)
+        demo_x = torch.from_numpy(normalize_observations(self._demos[0], self._normalizer() if c.normalize_obs else None, c.obs_clip)).to(self.device)
         demo_y = torch.from_numpy(self._demos[1]).to(self.device)
     stats, demo_losses, n_steps_taken, stop = [], [], 0, False
     for epoch in range(c.n_epochs):
@@ -232,11 +271,6 @@ def _update(self:PPOAgent, buffer:RolloutBuffer) -> dict:
     if c.critic_warmup_steps: out["critic_warmup"] = float(warmup)
     if self._demos is not None and c.demo_coef > 0: out.update(demo_coef=demo_coef, demo_loss=float(np.mean(demo_losses)) if demo_losses else 0.0)
     return out
-
-class _Frozen(RunningMeanStd):
-    "The same statistics (shared, not copied) whose `update` does nothing: the normaliser of `PPOConfig.freeze_obs_norm`."
-    def __init__(self, rms:RunningMeanStd): self.__dict__ = rms.__dict__
-    def update(self, x): pass
 
 def _critic_mask(flat:FlatPPO) -> torch.Tensor:
     "True at the flat parameters only the critic uses: its head, and with separate trunks (shared_network=False) its trunk too."
@@ -402,11 +436,11 @@ def train(self:PPOAgent,
     progress, stop = None, StopOnSignal()
     checkpointer = None if checkpoint is None else PeriodicCheckpoint(checkpoint, c.checkpoint_every, c.checkpoint_every_s)
     try:
-        args = (_Frozen(self.obs_rms) if c.freeze_obs_norm else self.obs_rms, self.ret_rms, act_space, c.gamma, c.normalize_obs, c.obs_clip, c.normalize_reward, c.reward_clip)
+        args = (self._normalizer(c.freeze_obs_norm), self.ret_rms, act_space, c.gamma, c.normalize_obs, c.obs_clip, c.normalize_reward, c.reward_clip)
         collector = RayCollector(runner, self.policy, *args) if runner.kind == "ray" else RolloutCollector(runner, *args)
         collector.start(self._rollout_state)
         self._recent_returns = deque(self.history["episode_reward"][-20:], maxlen=20)
-        self.rollout_buffer = RolloutBuffer(c.n_steps, self.obs_dim, self.action_dim, self.device, n_envs=runner.num_envs)
+        self.rollout_buffer = RolloutBuffer(c.n_steps, self._in_dim, self.action_dim, self.device, n_envs=runner.num_envs)
         progress = Progress(planned_steps(budget, c.n_steps), c.progress_bar, c.log_every)
         with stop if checkpoint is not None else contextlib.nullcontext():   # signals: stop at the next update boundary
             self._train_loop(collector, self.rollout_buffer, callback, progress, stop, checkpointer)
@@ -454,11 +488,14 @@ def load(self:PPOAgent, path):
     known = {f.name for f in fields(PPOConfig)}
     try:                                                            # build everything first, assign at the end
         config = PPOConfig(**{k: v for k, v in ckpt["config"].items() if k in known})
-        policy, flat, optimizer, generator = self._build(config, int(ckpt["seed"]))
+        schema = ckpt.get("obs_schema")
+        pairs = _relative_slices(config, schema, str(path))
+        in_dim = self.obs_dim + 3 * len(pairs)
+        policy, flat, optimizer, generator = self._build(config, int(ckpt["seed"]), in_dim)
         policy.load_state_dict(ckpt["policy"])
         optimizer.load_state_dict(ckpt["optimizer"])
         generator.set_state(ckpt["rng"]["generator"])
-        obs_rms, ret_rms = RunningMeanStd((self.obs_dim,)), RunningMeanStd(())
+        obs_rms, ret_rms = RunningMeanStd((in_dim,)), RunningMeanStd(())
         obs_rms.load_state_dict(ckpt["obs_rms"]); ret_rms.load_state_dict(ckpt["ret_rms"])
         space = ckpt["action_space"]
         low_high = (None, None) if space is None else (space["low"].numpy(), space["high"].numpy())
@@ -472,7 +509,7 @@ def load(self:PPOAgent, path):
     self.num_timesteps, self.n_updates, self.n_episodes = cnt["num_timesteps"], cnt["n_updates"], cnt["n_episodes"]
     self.action_low, self.action_high = low_high
     self._rollout_state, self.history = _to_numpy(ckpt["rollout_state"]), history
-    self.obs_schema = ckpt.get("obs_schema")
+    self.obs_schema, self._pairs, self._in_dim = schema, pairs, in_dim
     self._target_timesteps = ckpt.get("progress", {}).get("target_timesteps")
     self.pretrain = ckpt.get("pretrain")
     return self
@@ -515,14 +552,16 @@ def extend_obs(self:PPOAgent, observation_space:gym.spaces.Dict) -> PPOAgent:
     if changed: raise ValueError(f"extend_obs: the new observations must keep every key the agent was trained on, with its shape; "
                                  f"{changed} are {[new.get(k) for k in changed]} there, trained on {[old[k] for k in changed]}")
     if new == old: return self
+    if self._pairs: raise ValueError("extend_obs: an agent with PPOConfig.relative_features cannot take new observation keys (its relative "
+                                     "features sit after the observation in its input); train a new agent on the new observations")
     cols, pos = [], 0                          # the old inputs' places in the new flat vector (keys sorted, as flatten_obs lays them out)
     for k, shape in new.items():
         n = int(np.prod(shape, dtype=np.int64))
         if k in old: cols.extend(range(pos, pos + n))
         pos += n
     before = {k: v.detach().clone() for k, v in self.policy.state_dict().items()}
-    self.obs_dim = pos
-    self.policy, self._flat, self.optimizer, _ = self._build(self.config, self.seed)   # generator kept: the run's randomness goes on
+    self.obs_dim = self._in_dim = pos
+    self.policy, self._flat, self.optimizer, _ = self._build(self.config, self.seed, pos)   # generator kept: the run's randomness goes on
     grown, idx = self.policy.state_dict(), torch.as_tensor(cols)
     for k, v in before.items():
         if grown[k].shape == v.shape: grown[k] = v
@@ -561,9 +600,9 @@ def _fit_actor(self:PPOAgent, x:np.ndarray, y:np.ndarray, ids:np.ndarray, lr:flo
                patience:int=15, val_fraction:float=0.1) -> dict:
     "Set the normaliser from `x`, then fit the actor's mean to `y` by MSE (Adam, early stopping on held-out episodes); the log-std is kept."
     c = self.config
-    self.obs_rms = RunningMeanStd((self.obs_dim,)); self.obs_rms.update(x)
+    self.obs_rms = RunningMeanStd((self._in_dim,)); self._normalizer().update(x)
     y = np.clip(y, self.action_low, self.action_high) if self.action_low is not None else y
-    X = torch.from_numpy(normalize_observations(x, self.obs_rms if c.normalize_obs else None, c.obs_clip)).to(self.device)
+    X = torch.from_numpy(normalize_observations(x, self._normalizer() if c.normalize_obs else None, c.obs_clip)).to(self.device)
     Y = torch.from_numpy(y.astype(np.float32)).to(self.device)
     episodes = np.unique(ids)
     rng = np.random.default_rng(self.seed)

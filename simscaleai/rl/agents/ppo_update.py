@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from ...utils import check_int
 
 # %% auto #0
-__all__ = ['ActorCritic', 'ppo_loss_reference', 'FlatPPO', 'demo_loss_reference']
+__all__ = ['ACTIVATIONS', 'ActorCritic', 'ppo_loss_reference', 'FlatPPO', 'demo_loss_reference']
 
 # %% ../../../nbs/06_ppo_update.ipynb #501675ac
 _LOG_2PI = math.log(2 * math.pi)
@@ -32,8 +32,10 @@ def _orthogonal_init(layer:nn.Linear, gain:float):
 def _orthogonal_block(rows:int, cols:int, gain:float) -> torch.Tensor:
     return nn.init.orthogonal_(torch.empty(rows, cols), gain=gain)
 
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
+
 class ActorCritic(nn.Module):
-    "Gaussian actor and value critic on a tanh MLP, shared or one each; the log-std is a learned, state-independent parameter."
+    "Gaussian actor and value critic on a tanh (or ReLU) MLP, shared or one each; the log-std is a learned, state-independent parameter."
     def __init__(self,
                  obs_dim:int,            # size of the flat observation vector
                  action_dim:int,         # size of the action vector
@@ -41,16 +43,18 @@ class ActorCritic(nn.Module):
                  n_layers:int=2,         # number of hidden layers in the shared feature net
                  init_log_std:float=0.0, # initial log standard deviation of every action dimension
                  shared:bool=True,       # one trunk for actor and critic (False: a trunk of hidden_dim each, as CleanRL and SB3)
+                 activation:str="tanh",  # hidden units: "tanh" (CleanRL, SB3) or "relu" (robomimic's BC, a clone's usual net)
                 ):
         super().__init__()
         obs_dim, action_dim, hidden_dim, n_layers = (check_int(v, f"ActorCritic.{k}", low=1) for k, v in
             (("obs_dim", obs_dim), ("action_dim", action_dim), ("hidden_dim", hidden_dim), ("n_layers", n_layers)))
         if not isinstance(shared, bool): raise TypeError(f"ActorCritic.shared must be a bool, got {shared!r}")
-        self.obs_dim, self.action_dim, self.shared = obs_dim, action_dim, shared
+        if activation not in ACTIVATIONS: raise ValueError(f"ActorCritic.activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
+        self.obs_dim, self.action_dim, self.shared, self.activation = obs_dim, action_dim, shared, activation
         width = hidden_dim if shared else 2 * hidden_dim     # separate: the two trunks side by side, one block-diagonal net
         layers, d = [], obs_dim
         for _ in range(n_layers):
-            layers += [nn.Linear(d, width), nn.Tanh()]
+            layers += [nn.Linear(d, width), ACTIVATIONS[activation]()]
             d = width
         self.features = nn.Sequential(*layers)
         self.actor_mean = nn.Linear(d, action_dim)
@@ -91,7 +95,8 @@ def forward(self:ActorCritic, obs:torch.Tensor):
     else:      # the off-diagonal blocks masked: no gradient reaches them, so they stay zero
         f = obs
         for m, mask in zip([m for m in self.features if isinstance(m, nn.Linear)], self.trunk_masks):
-            f = torch.tanh(nn.functional.linear(f, m.weight if mask is None else m.weight * mask.to(m.weight), m.bias))
+            f = nn.functional.linear(f, m.weight if mask is None else m.weight * mask.to(m.weight), m.bias)
+            f = torch.tanh(f) if self.activation == "tanh" else torch.relu(f)
     A = self.action_dim
     mean = self.actor_mean(f) if self.shared else nn.functional.linear(f, self.actor_mean.weight * self.head_mask[:A].to(f), self.actor_mean.bias)
     value = self.critic(f) if self.shared else nn.functional.linear(f, self.critic.weight * self.head_mask[A:].to(f), self.critic.bias)
@@ -212,6 +217,15 @@ class FlatPPO:
         self.head_mask = None if policy.head_mask is None else policy.head_mask.to(dev, dt)
         self.param_grads = [grads[next(i for i, q in enumerate(order) if q is p)] for p in policy.parameters()]
         self.xp = np if dev.type == "cpu" else torch      # where the head's few dozen small operations run
+        self.relu = policy.activation == "relu"
+
+def _act_(z:torch.Tensor, relu:bool) -> torch.Tensor:
+    "The hidden units' activation, in place."
+    return z.clamp_min_(0.0) if relu else z.tanh_()
+
+def _act_backward(g_h:torch.Tensor, h:torch.Tensor, relu:bool) -> torch.Tensor:
+    "d loss / d pre-activation from d loss / d h and h itself: tanh' = 1 - tanh^2 = 1 - h^2; relu' = [h > 0]."
+    return g_h * (h > 0) if relu else g_h - g_h * h * h
 
 # %% ../../../nbs/06_ppo_update.ipynb #2cd80002
 @patch
@@ -219,7 +233,7 @@ class FlatPPO:
 def forward(self:FlatPPO, obs:torch.Tensor) -> tuple:
     "Actions' mean (B, A) and values (B,)."
     h = obs
-    for W, b, _, _ in self.layers: h = torch.addmm(b, h, W.t()).tanh_()
+    for W, b, _, _ in self.layers: h = _act_(torch.addmm(b, h, W.t()), self.relu)
     out = torch.addmm(self.head[1], h, self.head[0].t())
     return out[:, :self.action_dim], out[:, self.action_dim]
 
@@ -239,7 +253,7 @@ def loss_and_grad(self:FlatPPO, obs, actions, old_log_probs, returns, advantages
     "Write d(loss)/d(params) into `flat.grad` by the hand-derived backward pass; returns the loss statistics."
     hs, h = [obs], obs
     for W, b, _, _ in self.layers:
-        h = torch.addmm(b, h, W.t()).tanh_(); hs.append(h)
+        h = _act_(torch.addmm(b, h, W.t()), self.relu); hs.append(h)
     Wh, bh, gWh, gbh = self.head
     out = torch.addmm(bh, h, Wh.t())
     g_out, g_log_std, stats = _head_grads(self.xp, out, self.log_std, actions, old_log_probs, returns, advantages, clip_epsilon,
@@ -251,7 +265,7 @@ def loss_and_grad(self:FlatPPO, obs, actions, old_log_probs, returns, advantages
     for i in range(len(self.layers) - 1, -1, -1):
         W, _, gW, gb = self.layers[i]
         hi = hs[i + 1]
-        g_z = g_h - g_h * hi * hi                         # tanh' = 1 - tanh^2
+        g_z = _act_backward(g_h, hi, self.relu)           # tanh' = 1 - tanh^2, relu' = [h > 0]
         torch.mm(g_z.t(), hs[i], out=gW); torch.sum(g_z, 0, out=gb)
         if self.trunk_masks[i] is not None: gW.mul_(self.trunk_masks[i])
         if i: g_h = g_z @ W
@@ -286,7 +300,7 @@ def add_demo_grad(self:FlatPPO, obs, actions, coef:float) -> float:
     "Add d(demo term)/d(params) to `flat.grad` (the hand-written backward pass of `demo_loss_reference`); returns the term's value."
     hs, h = [obs], obs
     for W, b, _, _ in self.layers:
-        h = torch.addmm(b, h, W.t()).tanh_(); hs.append(h)
+        h = _act_(torch.addmm(b, h, W.t()), self.relu); hs.append(h)
     Wh, bh, gWh, gbh = self.head
     A = self.action_dim
     err = torch.addmm(bh[:A], h, Wh[:A].t()) - actions          # mu(o) - a
@@ -300,7 +314,7 @@ def add_demo_grad(self:FlatPPO, obs, actions, coef:float) -> float:
     for i in range(len(self.layers) - 1, -1, -1):
         W, _, gW, gb = self.layers[i]
         hi = hs[i + 1]
-        g_z = g_h - g_h * hi * hi
+        g_z = _act_backward(g_h, hi, self.relu)
         g_W = g_z.t() @ hs[i]
         if self.trunk_masks[i] is not None: g_W.mul_(self.trunk_masks[i])
         gW.add_(g_W); gb.add_(g_z.sum(0))
