@@ -21,7 +21,7 @@ from minari.dataset.minari_storage import MinariStorage
 from .utils import atomic_dir, atomic_write, check_bool, check_int, check_real, check_str
 from .sim import make_env, scripted_policy
 from .rl.rollouts import flatten_obs
-from .rl.agents.ppo import PPOAgent, _obs_schema
+from .rl.agents.ppo import PPOAgent, _obs_schema, key_slices, relative_pairs
 from .rl.evaluator import _Policy
 
 # %% auto #0
@@ -250,10 +250,8 @@ class BCPolicy(nn.Module):
         self.action_dim, self.hidden_dim, self.n_layers = len(low), check_int(hidden_dim, "BCPolicy: hidden_dim", low=1), check_int(n_layers, "BCPolicy: n_layers", low=0)
         self.obs_clip = check_real(obs_clip, "BCPolicy: obs_clip", low=0, low_open=True)
         self.relative_features = check_bool(relative_features, "BCPolicy: relative_features")
-        ends = np.cumsum([int(np.prod(s)) for s in self.obs_schema.values()])
-        self._slices = {k: slice(int(e - np.prod(s)), int(e)) for (k, s), e in zip(self.obs_schema.items(), ends)}
-        points = [k for k, s in self.obs_schema.items() if k.endswith("_pos") and s == [3]] if self.relative_features else []
-        self.pairs = [(a, b) for i, a in enumerate(points) for b in points[i + 1:]]   # sorted keys: (ee_pos, object_pos), ...
+        self._slices = key_slices(self.obs_schema)
+        self.pairs = relative_pairs(self.obs_schema) if self.relative_features else []   # sorted keys: (ee_pos, object_pos), ...
         self.in_dim = self.obs_dim + 3 * len(self.pairs)                              # the network's input size
         self.register_buffer("obs_mean", torch.zeros(self.in_dim)); self.register_buffer("obs_std", torch.ones(self.in_dim))
         self.register_buffer("action_low", low); self.register_buffer("action_high", high)

@@ -27,8 +27,8 @@ from .long_runs import (CKPT_FORMAT, CKPT_VERSION, read_checkpoint, StopOnSignal
                                             PeriodicCheckpoint, Progress, TensorBoardLog, planned_steps, _to_torch, _to_numpy)
 
 # %% auto #0
-__all__ = ['relative_pairs', 'PPOAgent', 'compose_callbacks', 'PPOConfig', 'ActorCritic', 'RolloutBuffer', 'RunningMeanStd',
-           'flatten_obs', 'flat_obs_dim', 'gae_advantages']
+__all__ = ['relative_pairs', 'key_slices', 'PPOAgent', 'compose_callbacks', 'PPOConfig', 'ActorCritic', 'RolloutBuffer',
+           'RunningMeanStd', 'flatten_obs', 'flat_obs_dim', 'gae_advantages']
 
 # %% ../../../nbs/07_ppo.ipynb #df509e88
 _logger = logging.getLogger(__name__)
@@ -44,6 +44,11 @@ def relative_pairs(obs_schema:dict|None) -> list:
     points = [k for k, s in sorted((obs_schema or {}).items()) if k.endswith("_pos") and list(s) == [3]]
     return [(a, b) for i, a in enumerate(points) for b in points[i + 1:]]
 
+def key_slices(obs_schema:dict) -> dict:
+    "{key: slice of the flat vector} of a {key: shape} schema, keys sorted as `flatten_obs` lays them out."
+    ends = np.cumsum([int(np.prod(s)) for s in obs_schema.values()])
+    return {k: slice(int(e - np.prod(s)), int(e)) for (k, s), e in zip(obs_schema.items(), ends)}
+
 def _relative_slices(config:PPOConfig, obs_schema:dict|None, where:str) -> list:
     "The flat-vector slices (a, b) of `config.relative_features`' pairs ([] when it is off); ValueError when the observations have none."
     if not config.relative_features: return []
@@ -51,8 +56,7 @@ def _relative_slices(config:PPOConfig, obs_schema:dict|None, where:str) -> list:
     if not pairs:
         raise ValueError(f"{where}: PPOConfig.relative_features needs dict observations with at least two 3-vector '*_pos' entries, got the "
                          f"observation keys {obs_schema}; make the agent with PPOAgent.for_env(env, config), which reads them from the env")
-    ends = np.cumsum([int(np.prod(s)) for s in obs_schema.values()])
-    where_is = {k: slice(int(e - np.prod(s)), int(e)) for (k, s), e in zip(obs_schema.items(), ends)}
+    where_is = key_slices(obs_schema)
     return [(where_is[a], where_is[b]) for a, b in pairs]
 
 class _Inputs:
