@@ -9,7 +9,8 @@ __all__ = ['asset_path', 'panda_spec', 'dls_joint_delta', 'CameraConfig', 'SimCo
            'make_env', 'scripted_policy', 'ARM_JOINTS', 'PANDA_MAX_JOINT_SPEED', 'FINGER_OPEN_M', 'JOINT_VEL_BOUND',
            'REACH_ENV_ID', 'default_reach_reward', 'ReachEnv', 'scripted_reach_action', 'LIFT_ENV_ID', 'LiftConfig',
            'LiftEnv', 'default_lift_reward', 'scripted_lift_action', 'PICK_PLACE_ENV_ID', 'PickPlaceConfig',
-           'PickPlaceEnv', 'default_pick_place_reward', 'scripted_pick_place_action', 'PandaVectorEnv', 'make_vec_env']
+           'PickPlaceEnv', 'default_pick_place_reward', 'scripted_pick_place_action', 'PUSH_ENV_ID', 'PushConfig',
+           'PushEnv', 'default_push_reward', 'scripted_push_action', 'PandaVectorEnv', 'make_vec_env']
 
 # %% ../../nbs/02z_sim.ipynb #5e075f38
 from .core import *
@@ -17,6 +18,7 @@ from .core import _ENVS, _EXPERTS, _dls3, _as_action
 from .reach import *
 from .lift import *
 from .pick_place import *
+from .push import *
 from .vector import *
 
 # %% ../../nbs/02z_sim.ipynb #a369a6d6
@@ -26,4 +28,5 @@ _all_ = ["asset_path", "panda_spec", "dls_joint_delta", "CameraConfig", "SimConf
          "REACH_ENV_ID", "default_reach_reward", "ReachEnv", "scripted_reach_action",
          "LIFT_ENV_ID", "LiftConfig", "LiftEnv", "default_lift_reward", "scripted_lift_action",
          "PICK_PLACE_ENV_ID", "PickPlaceConfig", "PickPlaceEnv", "default_pick_place_reward", "scripted_pick_place_action",
+         "PUSH_ENV_ID", "PushConfig", "PushEnv", "default_push_reward", "scripted_push_action",
          "PandaVectorEnv", "make_vec_env"]

@@ -138,6 +138,13 @@ PRESETS["pick_place"] = {**PRESETS["lift"],
                        "above 0.1; from about 600k steps on) seeds 0 / 1 / 2 pass 80% at 0.79M / 1.97M / 1.28M steps. "
                        "ManiSkill3's PPO command for PickCube uses target_kl=0.1 too")}
 
+PRESETS["push"] = {**PRESETS["lift"],
+    "total_timesteps": (2_000_000, "the issue's budget for push from scratch"),
+    "target_kl": (0.1, "as pick_place: no entropy bonus, so sigma shrinks once pushing is learnt and each update then moves the policy further"),
+    "relative_features": (True, "what a push needs is relative: the hand to the push point behind the cube, the cube to the goal; their "
+                                "offsets are centimetres where the positions spread over decimetres, so they get a normaliser of their own"),
+}
+
 # PPO started from demonstrations (PPOAgent.from_demos / from_clone, train(demos=...)): the task's preset, then these
 _FROM_DEMOS = {
     "shared_network": (False, "the critic's warm-up moves the critic's own trunk and head only; with one trunk it would move the actor's inputs too"),

@@ -15,7 +15,7 @@ from ...utils import check_real, check_str
 
 # %% auto #0
 __all__ = ['ObservationKeyError', 'RewardFunction', 'DistanceReward', 'SuccessBonus', 'ActionPenalty', 'CompositeReward',
-           'TanhProximity', 'InfoBonus', 'HeightReward', 'GatedReward', 'reward_table']
+           'TanhProximity', 'InfoBonus', 'HeightReward', 'GatedReward', 'PushPointProximity', 'reward_table']
 
 # %% ../../../nbs/01_rewards.ipynb #50d1e6a8
 class ObservationKeyError(KeyError):
@@ -278,6 +278,43 @@ class GatedReward(RewardFunction):
 
     def __repr__(self): return f"GatedReward({self.reward_fn!r}, gate={self.gate!r})"
 
+# %% ../../../nbs/01_rewards.ipynb #c7afa291
+class PushPointProximity(RewardFunction):
+    "Closeness of the hand to the point behind the object, on the far side from the goal: where a push must start."
+    def __init__(self,
+                 ee_key:str="ee_pos",          # observation key of the hand (the pusher)
+                 object_key:str="object_pos",  # observation key of the object's centre
+                 goal_key:str="goal_pos",      # observation key of the goal
+                 offset_m:float=0.035,         # contact offset c: object centre to pusher centre along the push [m]
+                 length_m:float=0.1):          # length scale ell [m]
+        self.ee_key, self.object_key, self.goal_key = (check_str(k, f"PushPointProximity: {n}") for k, n in
+                                                       ((ee_key, "ee_key"), (object_key, "object_key"), (goal_key, "goal_key")))
+        self.offset_m = check_real(offset_m, "PushPointProximity: offset_m", low=0)
+        self.length_m = check_real(length_m, "PushPointProximity: length_m", low=0, low_open=True)
+
+    def push_point(self, obs) -> np.ndarray:
+        "The push point $p$: shape (3,) for one observation, (B, 3) for a batch."
+        who = "PushPointProximity"
+        ee, obj, goal = (_obs_value(obs, k, who) for k in (self.ee_key, self.object_key, self.goal_key))
+        if not (ee.shape == obj.shape == goal.shape) or ee.shape[-1] != 3:
+            raise ValueError(f"{who}: obs[{self.ee_key!r}], obs[{self.object_key!r}] and obs[{self.goal_key!r}] must be "
+                             f"3-vectors of the same shape, got {ee.shape}, {obj.shape} and {goal.shape}")
+        to_goal = goal[..., :2] - obj[..., :2]
+        norm = np.linalg.norm(to_goal, axis=-1, keepdims=True)
+        u = np.where(norm > 1e-3, to_goal / np.maximum(norm, 1e-3), 0.0)
+        p = obj.copy()
+        p[..., :2] -= self.offset_m * u
+        return p
+
+    def compute(self, obs, action, info):
+        "$1 - \\tanh(\\|o_{ee} - p\\|_2 / \\ell)$: a float, or shape (B,) for a batch."
+        d = np.linalg.norm(_obs_value(obs, self.ee_key, "PushPointProximity") - self.push_point(obs), axis=-1)
+        return _as_reward(1.0 - np.tanh(d / self.length_m))
+
+    def __repr__(self):
+        return (f"PushPointProximity(ee_key={self.ee_key!r}, object_key={self.object_key!r}, goal_key={self.goal_key!r}, "
+                f"offset_m={self.offset_m!r}, length_m={self.length_m!r})")
+
 # %% ../../../nbs/01_rewards.ipynb #8466dec9
 def _key(k:str) -> str: return "o_{\\text{" + k.replace("_", "\\_") + "}}"
 def _cm(x_m:float) -> str: return f"{100 * x_m:g}\\,\\text{{cm}}"
@@ -301,6 +338,10 @@ def formula(self:InfoBonus) -> str: return f"{self.bonus:g} while `info['{self.k
 @patch
 def formula(self:HeightReward) -> str:
     return f"$\\text{{clip}}((z - {_cm(self.low_m)}) / {_cm(self.high_m - self.low_m)}, 0, 1)$, $z$ the height of `{self.key}`"
+@patch
+def formula(self:PushPointProximity) -> str:
+    return (f"$1 - \\tanh(\\|{_key(self.ee_key)} - p\\| / {_cm(self.length_m)})$, $p$ {_cm(self.offset_m)} behind "
+            f"`{self.object_key}` on the side away from `{self.goal_key}`")
 @patch
 def formula(self:GatedReward) -> str: return f"{self.reward_fn.formula()}, only while `info['{self.gate}']`"
 @patch
