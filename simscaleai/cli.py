@@ -603,7 +603,7 @@ def _add_imitation_parsers(sub):
     d = sub.add_parser("demos", help="record episodes of a policy as a Minari dataset (demonstrations)",
                        description="Record seeded episodes of the task's scripted expert, a pretrained policy or a checkpoint as a Minari dataset "
                                    "(observations, actions, rewards, terminations, truncations, info['success'], each episode's reset seed).")
-    d.add_argument("task", help="a task with a scripted expert: lift, pick_place, reach (see `simscale list-envs`)")
+    d.add_argument("task", help="a task with a scripted expert: lift, pick_place, push, reach, stack (see `simscale list-envs`)")
     d.add_argument("--episodes", type=int, default=100, metavar="N", help="episodes to record (default: 100)")
     d.add_argument("--seed", type=int, default=0, help="episode i resets with seed+i (default: 0; keep them apart from evaluation seeds)")
     d.add_argument("--out", required=True, metavar="DIR", help="new folder for the dataset (refused if it exists)")

@@ -11,7 +11,7 @@ def simscale(*args, cwd=None):
 
 def test_list_envs_prints_registry():
     r = simscale("list-envs")
-    assert r.returncode == 0 and r.stdout.split() == ["lift", "pick_place", "reach"]
+    assert r.returncode == 0 and r.stdout.split() == ["lift", "pick_place", "push", "reach", "stack"]
 
 @pytest.mark.parametrize("sub,flags", [
     (None, ["train", "eval", "list-envs", "demos", "bc"]),
@@ -27,7 +27,7 @@ def test_help_describes_every_flag(sub, flags):
     for f in flags: assert f in r.stdout, f
 
 @pytest.mark.parametrize("args,message", [
-    (["train", "raech"], "unknown environment 'raech'; available: lift, pick_place, reach, or any Gymnasium id"),
+    (["train", "raech"], "unknown environment 'raech'; available: lift, pick_place, push, reach, stack, or any Gymnasium id"),
     (["train", "no_such_module:Env-v0"], "unknown environment 'no_such_module:Env-v0'"),
     (["train", "CartPole-v1", "--total-timesteps", "64"], "CartPole-v1: PPOAgent needs a one-dimensional Box action space"),
     (["train", "reach", "--stop-at", "1.5"], "--stop-at: expected a success rate in (0, 1] or 'none', got '1.5'"),

@@ -162,7 +162,7 @@ def test_ray_address_errors_are_quick_one_line_user_errors(tmp_path, flags, mess
 
 
 # ---------------------------------------------------------------- envs: nothing accepted silently
-@pytest.mark.parametrize("task", ["reach", "lift", "pick_place", "push"])
+@pytest.mark.parametrize("task", ["reach", "lift", "pick_place", "push", "stack"])
 def test_use_after_close_raises(task):
     env = make_env(task, render_mode="rgb_array"); env.reset(seed=0); env.close()
     for call in (lambda: env.step(np.zeros(4)), lambda: env.reset(seed=0), env.render):
@@ -182,7 +182,7 @@ def test_the_action_penalty_is_on_the_applied_action(task, action):
     _, rv, *_ = venv.step(np.array([action], np.float64))
     assert rv[0] == pytest.approx(r, abs=1e-9)
 
-@pytest.mark.parametrize("task", ["lift", "pick_place", "push"])
+@pytest.mark.parametrize("task", ["lift", "pick_place", "push", "stack"])
 def test_a_cube_flung_out_of_the_workspace_ends_the_episode(task):
     env = make_env(task); env.reset(seed=0)
     adr = env.model.jnt_dofadr[env.model.joint("object_joint").id]

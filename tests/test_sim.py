@@ -363,8 +363,8 @@ def test_reset_options_fix_the_target_without_shifting_the_stream():
 
 
 def test_env_registry():
-    assert list_envs() == ["lift", "pick_place", "push", "reach"]   # issue 11 added lift and pick_place, issue 23 push
-    with pytest.raises(ValueError, match=r"available: \['lift', 'pick_place', 'push', 'reach'\]"):
+    assert list_envs() == ["lift", "pick_place", "push", "reach", "stack"]   # issue 11 added lift and pick_place, issue 23 push and stack
+    with pytest.raises(ValueError, match=r"available: \['lift', 'pick_place', 'push', 'reach', 'stack'\]"):
         make_env("reacher")
     with pytest.raises(TypeError, match="name must be a str"):
         make_env(3)
@@ -380,7 +380,7 @@ def test_env_registry():
     class SlowReach(ReachEnv): pass
     try:
         assert register_env("slow", SlowReach) is SlowReach
-        assert list_envs() == ["lift", "pick_place", "push", "reach", "slow"]
+        assert list_envs() == ["lift", "pick_place", "push", "reach", "slow", "stack"]
         e = make_env("slow", n_substeps=50)
         assert type(e) is SlowReach and e.config.n_substeps == 50
         register_env("slow", ReachEnv, overwrite=True)

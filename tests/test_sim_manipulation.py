@@ -1,4 +1,4 @@
-"""simscaleai.sim lift, pick_place and push: API contract, Gymnasium compliance, vector envs, seeding, bad inputs, honest physics, experts."""
+"""simscaleai.sim lift, pick_place, push and stack: API contract, Gymnasium compliance, vector envs, seeding, bad inputs, honest physics, experts."""
 import re, warnings
 
 import numpy as np
@@ -8,12 +8,13 @@ from gymnasium.utils.env_checker import check_env
 
 from simscaleai.sim import (make_env, list_envs, scripted_policy, LiftEnv, PickPlaceEnv, LiftConfig, PickPlaceConfig,
                             LIFT_ENV_ID, PICK_PLACE_ENV_ID, scripted_lift_action, scripted_pick_place_action,
-                            PushEnv, PUSH_ENV_ID, scripted_push_action)
+                            PushEnv, PUSH_ENV_ID, scripted_push_action, StackEnv, STACK_ENV_ID, scripted_stack_action)
 from simscaleai.rl.rewards.rewards import RewardFunction, CompositeReward, DistanceReward
 
-TASKS = ["lift", "pick_place", "push"]
+TASKS = ["lift", "pick_place", "push", "stack"]
 LIFT_KEYS = ["ee_pos", "gripper_width", "joint_pos", "joint_vel", "object_pos", "object_quat", "target_pos"]
-KEYS = {"lift": LIFT_KEYS, "pick_place": sorted(LIFT_KEYS + ["goal_pos"]), "push": sorted(LIFT_KEYS + ["goal_pos"])}
+KEYS = {"lift": LIFT_KEYS, "pick_place": sorted(LIFT_KEYS + ["goal_pos"]), "push": sorted(LIFT_KEYS + ["goal_pos"]),
+        "stack": sorted(LIFT_KEYS + ["base_pos", "base_quat", "goal_pos"])}
 
 
 def run(env, policy, seed):
@@ -29,6 +30,7 @@ def test_registered_everywhere():
     assert make_env("lift").spec.id == LIFT_ENV_ID and make_env("pick_place").spec.id == PICK_PLACE_ENV_ID
     assert scripted_policy("lift") is scripted_lift_action and scripted_policy("pick_place") is scripted_pick_place_action
     assert type(make_env("push")) is PushEnv and make_env("push").spec.id == PUSH_ENV_ID and scripted_policy("push") is scripted_push_action
+    assert type(make_env("stack")) is StackEnv and make_env("stack").spec.id == STACK_ENV_ID and scripted_policy("stack") is scripted_stack_action
     with pytest.raises(ValueError, match="no scripted expert"):
         scripted_policy("throw")
 
@@ -43,7 +45,7 @@ def test_spaces_and_step_contract(name):
     assert obs["object_quat"].shape == (4,) and obs["gripper_width"].shape == (1,)
     obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
     assert isinstance(reward, float) and terminated is False and truncated is False
-    assert {"distance", "success", "reward_terms", "on_table" if name == "push" else "grasped"} == set(info)
+    assert {"distance", "success", "reward_terms", *{"push": ["on_table"], "stack": ["grasped", "placed"]}.get(name, ["grasped"])} == set(info)
     assert isinstance(info["success"], bool) and isinstance(info["distance"], float)
     assert reward == pytest.approx(sum(info["reward_terms"].values()), abs=1e-12)
 
@@ -54,7 +56,7 @@ def test_check_env_strict(name):
         warnings.simplefilter("error")
         check_env(make_env(name), skip_render_check=True)
         check_env(make_env(name, render_mode="rgb_array"))
-        e = gym.make({"lift": LIFT_ENV_ID, "pick_place": PICK_PLACE_ENV_ID, "push": PUSH_ENV_ID}[name])
+        e = gym.make({"lift": LIFT_ENV_ID, "pick_place": PICK_PLACE_ENV_ID, "push": PUSH_ENV_ID, "stack": STACK_ENV_ID}[name])
         e.reset(seed=0); e.step(e.action_space.sample()); e.close()
 
 
@@ -114,7 +116,7 @@ def test_cube_falls_when_released():
     assert not info["grasped"] and obs["object_pos"][2] == pytest.approx(0.02, abs=0.005)   # back on the table
 
 
-@pytest.mark.parametrize("name,policy", [("lift", scripted_lift_action), ("pick_place", scripted_pick_place_action), ("push", scripted_push_action)])
+@pytest.mark.parametrize("name,policy", [("lift", scripted_lift_action), ("pick_place", scripted_pick_place_action), ("push", scripted_push_action), ("stack", scripted_stack_action)])
 def test_expert_solves_a_few_episodes(name, policy):
     env = make_env(name)
     assert sum(run(env, policy, seed)[1]["success"] for seed in range(5)) >= 4

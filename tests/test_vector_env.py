@@ -15,7 +15,7 @@ def rows(obs, i):
     return {k: v[i] for k, v in obs.items()}
 
 
-@pytest.mark.parametrize("name", ["reach", "lift", "pick_place", "push"])
+@pytest.mark.parametrize("name", ["reach", "lift", "pick_place", "push", "stack"])
 @pytest.mark.parametrize("threads", [1, 3])
 def test_expert_episodes_equal_single_envs(name, threads):
     "The task's expert drives 4 envs through grasps and autoresets: batched and one-by-one agree, seed by seed."

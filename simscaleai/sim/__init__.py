@@ -10,7 +10,8 @@ __all__ = ['asset_path', 'panda_spec', 'dls_joint_delta', 'CameraConfig', 'SimCo
            'REACH_ENV_ID', 'default_reach_reward', 'ReachEnv', 'scripted_reach_action', 'LIFT_ENV_ID', 'LiftConfig',
            'LiftEnv', 'default_lift_reward', 'scripted_lift_action', 'PICK_PLACE_ENV_ID', 'PickPlaceConfig',
            'PickPlaceEnv', 'default_pick_place_reward', 'scripted_pick_place_action', 'PUSH_ENV_ID', 'PushConfig',
-           'PushEnv', 'default_push_reward', 'scripted_push_action', 'PandaVectorEnv', 'make_vec_env']
+           'PushEnv', 'default_push_reward', 'scripted_push_action', 'STACK_ENV_ID', 'StackConfig', 'StackEnv',
+           'default_stack_reward', 'scripted_stack_action', 'PandaVectorEnv', 'make_vec_env']
 
 # %% ../../nbs/02z_sim.ipynb #5e075f38
 from .core import *
@@ -19,6 +20,7 @@ from .reach import *
 from .lift import *
 from .pick_place import *
 from .push import *
+from .stack import *
 from .vector import *
 
 # %% ../../nbs/02z_sim.ipynb #a369a6d6
@@ -29,4 +31,5 @@ _all_ = ["asset_path", "panda_spec", "dls_joint_delta", "CameraConfig", "SimConf
          "LIFT_ENV_ID", "LiftConfig", "LiftEnv", "default_lift_reward", "scripted_lift_action",
          "PICK_PLACE_ENV_ID", "PickPlaceConfig", "PickPlaceEnv", "default_pick_place_reward", "scripted_pick_place_action",
          "PUSH_ENV_ID", "PushConfig", "PushEnv", "default_push_reward", "scripted_push_action",
+         "STACK_ENV_ID", "StackConfig", "StackEnv", "default_stack_reward", "scripted_stack_action",
          "PandaVectorEnv", "make_vec_env"]

@@ -144,6 +144,9 @@ PRESETS["push"] = {**PRESETS["lift"],
     "relative_features": (True, "what a push needs is relative: the hand to the push point behind the cube, the cube to the goal; their "
                                 "offsets are centimetres where the positions spread over decimetres, so they get a normaliser of their own"),
 }
+PRESETS["stack"] = {**PRESETS["pick_place"],
+    "total_timesteps": (10_000_000, "the issue's budget for stack, demonstration steps included"),
+}
 
 # PPO started from demonstrations (PPOAgent.from_demos / from_clone, train(demos=...)): the task's preset, then these
 _FROM_DEMOS = {
@@ -171,6 +174,10 @@ PRESETS["pick_place_demos"] = {**PRESETS["pick_place"], **_FROM_DEMOS,
                            "with tanh (100 demonstrations, seeds 0/1/2, relative features on)"),
     "relative_features": (True, "gripper-to-cube and cube-to-goal offsets are millimetres near a grasp where the positions' spread is "
                                 "decimetres: normalised separately they reach the net at a useful scale. The tanh clone: 38% -> 43-53%"),
+}
+PRESETS["stack_demos"] = {**PRESETS["stack"], **_FROM_DEMOS,
+    **{k: PRESETS["pick_place_demos"][k] for k in ("lr", "activation", "relative_features")},   # the same grasp and carry: the same reasons
+    "total_timesteps": (1_000_000, "a tenth of the issue's stack budget: the clone already grasps, carries and lets go"),
 }
 
 # %% ../../../nbs/06b_ppo_config.ipynb #49dfd9e6
