@@ -1,6 +1,6 @@
 """Simulation and training at the speed of the physics (issue 12): one run, every task, the figures as ratios.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_speed.py [--tasks reach lift pick_place] [--rounds 3] [--num-envs 16]
+    OMP_NUM_THREADS=1 python benchmarks/bench_speed.py [--tasks reach lift pick_place push stack] [--rounds 3] [--num-envs 16]
                                                        [--ppo-steps 8192] [--no-sb3] [--device cpu]
 
 For each task, with uniformly random actions (drawn beforehand, the same for every contender):
@@ -181,7 +181,7 @@ def bench_task(task, args, cores):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tasks", nargs="*", default=["reach", "lift", "pick_place"])
+    ap.add_argument("--tasks", nargs="*", default=["reach", "lift", "pick_place", "push", "stack"])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--num-envs", type=int, default=16)
     ap.add_argument("--horizon", type=int, default=40, help="control steps per env per timed block (< every task's episode)")

@@ -23,17 +23,17 @@ VARIANTS = {   # what each variant changes in the task's from-demonstrations pre
     "full": dict(),                                          # warm-up and the demonstration term: the preset as it is
 }
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-p.add_argument("--task", required=True, choices=["lift", "pick_place", "stack"])
+p.add_argument("--task", required=True, choices=["lift", "pick_place", "push", "stack"])
 p.add_argument("--variant", required=True, choices=sorted(VARIANTS))
 p.add_argument("--seed", type=int, default=0, help="PPO seed; the demonstrations reset with seeds 10,000 * seed + i")
-p.add_argument("--demos", type=int, default=None, help="expert demonstrations (default: 25 lift, 100 pick_place and stack)")
+p.add_argument("--demos", type=int, default=None, help="expert demonstrations (default: 25 lift, 100 pick_place, push and stack)")
 p.add_argument("--steps", type=int, default=None, help="PPO env steps (default: the preset's, 100k lift / 300k pick_place)")
 p.add_argument("--eval-every", type=int, default=None, help="env steps between evaluations (default: steps / 10)")
 p.add_argument("--set", nargs="*", default=[], help="PPOConfig overrides field=value (Python literals)")
 p.add_argument("--out", required=True, help="new folder for the run's files")
 a = p.parse_args()
 out = Path(a.out); out.mkdir(parents=True, exist_ok=False)
-n_demos = a.demos or {"lift": 25, "pick_place": 100, "stack": 100}[a.task]
+n_demos = a.demos or {"lift": 25, "pick_place": 100, "push": 100, "stack": 100}[a.task]
 steps = a.steps or PPOConfig.preset(f"{a.task}_demos").total_timesteps
 overrides = {k: ast.literal_eval(v) for k, v in (s.split("=", 1) for s in a.set)}
 cfg = PPOConfig.preset(f"{a.task}_demos", **{**VARIANTS[a.variant], **overrides, "seed": a.seed, "progress_bar": False, "total_timesteps": steps})

@@ -114,7 +114,7 @@ def test_train_lift_uses_the_task_preset_unless_told_not_to(tmp_path, flags, gam
     config = json.loads((run/"run.json").read_text())["config"]
     assert (config["gamma"], config["n_envs"]) == (gamma, n_envs)
 
-@pytest.mark.parametrize("name", ["lift", "pick_place", "lift_bc", "pick_place_bc", "pick_place_robust", "lift_demos", "pick_place_demos"])
+@pytest.mark.parametrize("name", ["lift", "pick_place", "lift_bc", "pick_place_bc", "pick_place_robust", "lift_demos", "pick_place_demos", "stack"])
 def test_eval_pretrained_runs_the_shipped_policy_on_its_own_task(name):
     from simscaleai import pretrained
     meta = pretrained.info(name)

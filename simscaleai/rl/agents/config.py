@@ -175,6 +175,10 @@ PRESETS["pick_place_demos"] = {**PRESETS["pick_place"], **_FROM_DEMOS,
     "relative_features": (True, "gripper-to-cube and cube-to-goal offsets are millimetres near a grasp where the positions' spread is "
                                 "decimetres: normalised separately they reach the net at a useful scale. The tanh clone: 38% -> 43-53%"),
 }
+PRESETS["push_demos"] = {**PRESETS["push"], **_FROM_DEMOS,
+    **{k: PRESETS["pick_place_demos"][k] for k in ("lr", "activation")},   # the small step and the clone's units of pick_place_demos
+    "total_timesteps": (500_000, "a quarter of push's budget from scratch"),
+}
 PRESETS["stack_demos"] = {**PRESETS["stack"], **_FROM_DEMOS,
     **{k: PRESETS["pick_place_demos"][k] for k in ("lr", "activation", "relative_features")},   # the same grasp and carry: the same reasons
     "total_timesteps": (1_000_000, "a tenth of the issue's stack budget: the clone already grasps, carries and lets go"),
