@@ -567,7 +567,7 @@ def _add_eval_parser(sub):
     e.add_argument("checkpoint", nargs="?", default=None,
                    help="checkpoint file (e.g. runs/reach-.../best.pt, or a clone's policy.pt), or a run directory (its run.json's policy and env)")
     e.add_argument("--pretrained", default=None, metavar="NAME",
-                   help="evaluate a policy shipped with the package instead of a file (lift, pick_place, lift_bc, pick_place_bc, pick_place_robust, lift_demos, pick_place_demos, stack; see simscaleai.pretrained.available())")
+                   help="evaluate a policy shipped with the package instead of a file (lift, pick_place, lift_bc, pick_place_bc, pick_place_robust, lift_demos, pick_place_demos, push, stack; see simscaleai.pretrained.available())")
     e.add_argument("--env", default=None, help="environment to evaluate in (default: reach; a cloned model or --pretrained: the task it was trained on)")
     e.add_argument("--episodes", type=int, default=50, metavar="N", help="number of episodes (default: 50)")
     e.add_argument("--seed", type=int, default=EVAL_SEED, help=f"episode i resets with seed+i (default: {EVAL_SEED}, as simscale train)")

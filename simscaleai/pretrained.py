@@ -38,7 +38,7 @@ def info(name:str, where:Path|None=None) -> dict:
 
 BC_FILE_FORMAT = "simscaleai-bc"   # the "format" of a cloned policy's file and .json (simscaleai.imitation.BC_FORMAT)
 
-def load(name:str,                # a name from `available()`: "lift", "pick_place", "lift_bc", "pick_place_bc", "pick_place_robust", "lift_demos", "pick_place_demos", "stack"
+def load(name:str,                # a name from `available()`: "lift", "pick_place", "lift_bc", "pick_place_bc", "pick_place_robust", "lift_demos", "pick_place_demos", "push", "stack"
          device="cpu",            # torch device for the network
          where:Path|None=None,    # folder of pretrained files (default: the package's)
         ):

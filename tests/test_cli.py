@@ -41,7 +41,7 @@ def test_help_describes_every_flag(sub, flags):
     (["eval", "garbage.pt", "--env", "nope"], "unknown environment 'nope'"),
     (["eval"], "eval takes a CHECKPOINT file or --pretrained NAME, one of the two"),
     (["eval", "garbage.pt", "--pretrained", "lift"], "got both 'garbage.pt' and --pretrained 'lift'"),
-    (["eval", "--pretrained", "push"], "--pretrained: no policy named 'push'; available: ['lift', 'lift_bc', 'lift_demos', 'pick_place', 'pick_place_bc', 'pick_place_demos', 'pick_place_robust']"),
+    (["eval", "--pretrained", "throw"], "--pretrained: no policy named 'throw'; available: ['lift', 'lift_bc', 'lift_demos', 'pick_place', 'pick_place_bc', 'pick_place_demos', 'pick_place_robust', 'push', 'stack']"),
     (["eval", "--pretrained", "pick_place_bc", "--env", "lift"], "are not the ones"),
     # demonstrations and cloning
     (["demos", "raech", "--episodes", "1", "--out", "d"], "unknown environment 'raech'"),
@@ -51,7 +51,7 @@ def test_help_describes_every_flag(sub, flags):
     (["demos", "reach", "--episodes", "1", "--out", "."], "--out: '.' already exists; choose a new folder"),
     (["demos", "reach", "--episodes", "1"], "the following arguments are required: --out"),
     (["demos", "reach", "--episodes", "1", "--out", "d", "--policy", "garbage.pt"], "cannot read checkpoint"),
-    (["demos", "reach", "--episodes", "1", "--out", "d", "--policy", "pretrained", "push"], "--policy pretrained: no policy named 'push'"),
+    (["demos", "reach", "--episodes", "1", "--out", "d", "--policy", "pretrained", "throw"], "--policy pretrained: no policy named 'throw'"),
     (["demos", "reach", "--episodes", "1", "--out", "d", "--policy", "pretrained"], "--policy pretrained takes one NAME, got 0"),
     (["demos", "reach", "--episodes", "1", "--out", "d", "--policy", "pretrained", "lift"], "are not the ones the agent was trained on"),
     (["bc", "nowhere"], "load_demos: 'nowhere' does not exist"),
@@ -114,7 +114,7 @@ def test_train_lift_uses_the_task_preset_unless_told_not_to(tmp_path, flags, gam
     config = json.loads((run/"run.json").read_text())["config"]
     assert (config["gamma"], config["n_envs"]) == (gamma, n_envs)
 
-@pytest.mark.parametrize("name", ["lift", "pick_place", "lift_bc", "pick_place_bc", "pick_place_robust", "lift_demos", "pick_place_demos", "stack"])
+@pytest.mark.parametrize("name", ["lift", "pick_place", "lift_bc", "pick_place_bc", "pick_place_robust", "lift_demos", "pick_place_demos", "push", "stack"])
 def test_eval_pretrained_runs_the_shipped_policy_on_its_own_task(name):
     from simscaleai import pretrained
     meta = pretrained.info(name)
