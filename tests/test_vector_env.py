@@ -65,7 +65,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="finite"): venv.step(np.array([[0, 0, 0, 0], [0, np.inf, 0, 0]]))
     with pytest.raises(ValueError, match="2 seeds"): venv.reset(seed=[1, 2, 3])
     with pytest.raises(ValueError, match="num_envs must be an int >= 1"): make_vec_env("reach", num_envs=0)
-    with pytest.raises(ValueError, match="unknown environment"): make_vec_env("push", num_envs=2)
+    with pytest.raises(ValueError, match="unknown environment"): make_vec_env("throw", num_envs=2)
     venv.close()
 
 
