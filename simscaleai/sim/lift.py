@@ -138,13 +138,19 @@ def _place_task(self:LiftEnv):
 
 # %% ../../nbs/02b_lift.ipynb #4e116314
 @patch
-def _grasped(self:LiftEnv) -> bool:
-    "Whether both fingers touch the cube in the last physics step's contacts."
+def _finger_contacts(self:LiftEnv) -> tuple:
+    "(left finger touches the cube, right finger touches it) in the last physics step's contacts."
     contact, obj, (left, right) = self.data.contact, self._object_geom, self._finger_pair
     touch_left = touch_right = False
     for a, b in zip(contact.geom1.tolist(), contact.geom2.tolist()):   # a handful of contacts: a Python loop is fastest
         other = b if a == obj else (a if b == obj else -1)
         touch_left, touch_right = touch_left or other == left, touch_right or other == right
+    return touch_left, touch_right
+
+@patch
+def _grasped(self:LiftEnv) -> bool:
+    "Whether both fingers touch the cube in the last physics step's contacts."
+    touch_left, touch_right = self._finger_contacts()
     return touch_left and touch_right
 
 @patch

@@ -130,12 +130,8 @@ def _place_task(self:StackEnv):
 # %% ../../nbs/02f_stack.ipynb #689241d8
 @patch
 def _batch_flags(self:StackEnv) -> tuple:
-    "Both fingers on the red cube (`grasped`), either finger on it (`touching`), from the last physics step's contacts."
-    contact, obj, (left, right) = self.data.contact, self._object_geom, self._finger_pair
-    touch_left = touch_right = False
-    for a, b in zip(contact.geom1.tolist(), contact.geom2.tolist()):
-        other = b if a == obj else (a if b == obj else -1)
-        touch_left, touch_right = touch_left or other == left, touch_right or other == right
+    "Both fingers on the red cube (`grasped`), either finger on it (`touching`), from the last physics step's contacts (lift's test)."
+    touch_left, touch_right = self._finger_contacts()
     return touch_left and touch_right, touch_left or touch_right
 
 @patch
